@@ -1,0 +1,202 @@
+"""Plain data shared by collection, checks, storage and alerts.
+
+Collection produces snapshots; checks turn snapshots into findings. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal
+
+ErrorReason = Literal["auth_failed", "forbidden", "throttled", "timeout", "not_found", "unexpected"]
+ERROR_REASONS: tuple[ErrorReason, ...] = (
+    "auth_failed", "forbidden", "throttled", "timeout", "not_found", "unexpected",
+)
+
+
+class Severity(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @property
+    def rank(self) -> int:
+        return {"high": 3, "medium": 2, "low": 1}[self.value]
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+    SUPPRESSED = "suppressed"
+
+
+class Transition(StrEnum):
+    """What happened to a finding in one write (design.md §7)."""
+
+    NEW = "NEW"
+    REOPENED = "REOPENED"
+    RESOLVED = "RESOLVED"
+    UNSUPPRESSED = "UNSUPPRESSED"
+
+
+@dataclass(frozen=True)
+class RoleDefinition:
+    """A role definition as ARM serves it; `role_id` is the bare GUID (lower case)."""
+
+    role_id: str
+    name: str
+    is_custom: bool
+    actions: tuple[str, ...] = ()
+    not_actions: tuple[str, ...] = ()
+    data_actions: tuple[str, ...] = ()
+    not_data_actions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RoleAssignment:
+    """An active or PIM-eligible assignment held by the identity (directly or via a group)."""
+
+    assignment_id: str          # full ARM id of the assignment (or eligibility instance)
+    scope: str                  # "/", "/providers/Microsoft.Management/managementGroups/x", "/subscriptions/..."
+    role_id: str                # bare GUID (lower case), key into IdentitySnapshot.roles
+    principal_id: str           # who holds it: the identity itself or a group it belongs to
+    principal_type: str = "ServicePrincipal"
+
+    @property
+    def scope_kind(self) -> Literal["root", "management_group", "subscription", "resource_group", "resource"]:
+        s = self.scope.rstrip("/").lower()
+        if s == "":
+            return "root"
+        if s.startswith("/providers/microsoft.management/managementgroups/"):
+            return "management_group"
+        parts = s.split("/")  # ["", "subscriptions", id, "resourcegroups", rg, ...]
+        if len(parts) <= 3:
+            return "subscription"
+        if len(parts) <= 5:
+            return "resource_group"
+        return "resource"
+
+
+@dataclass(frozen=True)
+class Link:
+    """The identity's own Partner Admin Link as read from Microsoft.ManagementPartner."""
+
+    partner_id: str
+    partner_name: str | None = None
+    updated_time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuditError:
+    reason: ErrorReason
+    message: str                # safe for logs and alerts: never a secret or token
+
+
+@dataclass(frozen=True)
+class IdentitySnapshot:
+    """Everything observed while signed in as one registry identity in one tenant.
+
+    When `error` is set, the identity could not be audited and the other fields are not evidence.
+    `eligible` is None when PIM eligibility could not be read (403): "unknown", not "none".
+    """
+
+    tenant_id: str
+    identity: str                               # registry name, e.g. "ops-app"
+    principal_id: str | None = None             # `oid` from its token; None if sign-in failed
+    link: Link | None = None
+    subscriptions: tuple[str, ...] = ()
+    active: tuple[RoleAssignment, ...] = ()
+    eligible: tuple[RoleAssignment, ...] | None = ()
+    roles: dict[str, RoleDefinition] = field(default_factory=dict)  # role_id -> definition
+    error: AuditError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class TenantSnapshot:
+    """One managed tenant: its registry settings plus what each identity saw."""
+
+    tenant_id: str
+    name: str
+    expect_link: bool
+    has_customer_approval: bool
+    identities: tuple[IdentitySnapshot, ...]
+    error: AuditError | None = None             # the whole tenant failed (e.g. poison message)
+
+    @property
+    def fully_audited(self) -> bool:
+        return self.error is None and all(i.ok for i in self.identities)
+
+
+@dataclass(frozen=True)
+class PartnerPolicy:
+    """What the checks compare against: the partner's ids and the role policy."""
+
+    partner_id: str
+    previous_partner_ids: frozenset[str] = frozenset()
+    custom_roles: Literal["not_eligible", "by_permissions"] = "not_eligible"
+
+    def is_ours(self, partner_id: str) -> bool:
+        return partner_id == self.partner_id or partner_id in self.previous_partner_ids
+
+
+@dataclass(frozen=True)
+class Suppression:
+    check: str
+    tenant_id: str
+    identity: str | None
+    reason: str
+    owner: str
+    expires: date
+
+    def matches(self, finding: "Finding") -> bool:
+        return (
+            finding.check_id == self.check
+            and finding.tenant_id == self.tenant_id
+            and (self.identity is None or self.identity == finding.identity)
+        )
+
+
+def finding_id(tenant_id: str, principal_id: str, check_id: str, qualifier: str = "") -> str:
+    """Stable id (design.md §6): hex digest of `tenant_id|principal_id|check_id|qualifier`."""
+    raw = f"{tenant_id}|{principal_id}|{check_id}|{qualifier}"
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Finding:
+    check_id: str
+    severity: Severity
+    tenant_id: str
+    principal_id: str           # object id; "-" for tenant-level; registry name if sign-in failed
+    identity: str               # registry identity name; "-" for tenant-level
+    title: str
+    detail: str
+    remediation: str
+    qualifier: str = ""
+    status: Status = Status.OPEN
+    suppression: str | None = None   # "reason (owner, until date)" when suppressed
+
+    @property
+    def finding_id(self) -> str:
+        return finding_id(self.tenant_id, self.principal_id, self.check_id, self.qualifier)
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "finding_id": self.finding_id,
+            "check_id": self.check_id,
+            "severity": self.severity.value,
+            "tenant_id": self.tenant_id,
+            "principal_id": self.principal_id,
+            "identity": self.identity,
+            "title": self.title,
+            "detail": self.detail,
+            "remediation": self.remediation,
+            "status": self.status.value,
+        }

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: setup, lint, then pytest (which starts armsim and Azurite itself).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+.venv/bin/ruff check .
+exec .venv/bin/python -m pytest "$@"
