@@ -200,3 +200,13 @@ class Finding:
             "remediation": self.remediation,
             "status": self.status.value,
         }
+
+
+@dataclass(frozen=True)
+class FindingChange:
+    """One lifecycle transition produced by a store write; the input of the alerts."""
+
+    transition: Transition
+    finding: Finding
+    run_id: str
+    at: datetime
