@@ -11,6 +11,12 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal
 
+CHECK_IDS: tuple[str, ...] = (  # design.md §6 (contract)
+    "link_missing", "link_foreign_partner", "link_previous_partner_id", "link_without_access",
+    "link_without_eligible_role", "eligible_role_only_via_pim", "link_on_excluded_tenant",
+    "excessive_privilege", "customer_approval_missing", "tenant_without_credited_link", "audit_error",
+)
+
 ErrorReason = Literal["auth_failed", "forbidden", "throttled", "timeout", "not_found", "unexpected"]
 ERROR_REASONS: tuple[ErrorReason, ...] = (
     "auth_failed", "forbidden", "throttled", "timeout", "not_found", "unexpected",
@@ -60,7 +66,7 @@ class RoleAssignment:
     """An active or PIM-eligible assignment held by the identity (directly or via a group)."""
 
     assignment_id: str          # full ARM id of the assignment (or eligibility instance)
-    scope: str                  # "/", "/providers/Microsoft.Management/managementGroups/x", "/subscriptions/..."
+    scope: str                  # "/", managementGroups/x, /subscriptions/.., .../resourceGroups/..
     role_id: str                # bare GUID (lower case), key into IdentitySnapshot.roles
     principal_id: str           # who holds it: the identity itself or a group it belongs to
     principal_type: str = "ServicePrincipal"
@@ -155,7 +161,7 @@ class Suppression:
     owner: str
     expires: date
 
-    def matches(self, finding: "Finding") -> bool:
+    def matches(self, finding: Finding) -> bool:
         return (
             finding.check_id == self.check
             and finding.tenant_id == self.tenant_id
