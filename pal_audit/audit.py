@@ -1,0 +1,184 @@
+"""Orchestration: tenants -> identities -> snapshots -> findings, with per-unit failures.
+
+A unit is one (tenant, identity). Units run concurrently under one bound, share one HTTP
+connection pool and one role-definition cache, and each has its own time budget: a unit that
+fails becomes an `audit_error` for that unit only, and the rest of the audit goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import ssl
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pal_audit.budget import BudgetedRetryPolicy, Deadline
+from pal_audit.checks import run_checks
+from pal_audit.clouds import Cloud
+from pal_audit.collect import ArmSession, collect_identity
+from pal_audit.credentials import ManagedIdentityAssertion, make_credential
+from pal_audit.failures import classify
+from pal_audit.model import AuditError, ErrorReason, Finding, IdentitySnapshot, TenantSnapshot
+from pal_audit.registry import Registry
+from pal_audit.roledefs import RoleDefinitionCache
+from pal_audit.suppressions import apply_suppressions
+
+DEFAULT_CONCURRENCY = 16
+
+
+@dataclass(frozen=True)
+class TenantResult:
+    snapshot: TenantSnapshot
+    findings: tuple[Finding, ...]       # suppressions applied: status open or suppressed
+
+    @property
+    def ok(self) -> bool:
+        return self.snapshot.fully_audited
+
+
+def evaluate(snapshot: TenantSnapshot, registry: Registry, today: date) -> tuple[Finding, ...]:
+    """The pure part: checks, then suppressions."""
+    findings = run_checks(snapshot, registry.partner_policy())
+    return tuple(apply_suppressions(findings, registry.suppression_rules(), today))
+
+
+def failed_tenant_result(registry: Registry, tenant_id: str, reason: ErrorReason, message: str,
+                         today: date | None = None) -> TenantResult:
+    """A whole tenant that could not be audited (e.g. a poison message): one tenant-level audit_error."""
+    tenant = registry.tenant(tenant_id)
+    snapshot = TenantSnapshot(
+        tenant_id=tenant.tenant_id, name=tenant.name, expect_link=tenant.expect_link,
+        has_customer_approval=tenant.customer_approval is not None, identities=(),
+        error=AuditError(reason, message),
+    )
+    return TenantResult(snapshot, evaluate(snapshot, registry, today or datetime.now(UTC).date()))
+
+
+class Auditor:
+    """Audits tenants of one registry. Use as `async with Auditor(registry, ...) as auditor:`."""
+
+    def __init__(self, registry: Registry, *, cloud: Cloud | None = None,
+                 concurrency: int = DEFAULT_CONCURRENCY, unit_budget_seconds: float = 120,
+                 managed_identity_client_id: str | None = None,
+                 env: Mapping[str, str] | None = None, today: date | None = None) -> None:
+        self.registry = registry
+        self.cloud = cloud or registry.cloud_config()
+        self.concurrency = concurrency
+        self.unit_budget_seconds = unit_budget_seconds
+        self._env = os.environ if env is None else env
+        self._today = today
+        self._mi_client_id = managed_identity_client_id
+        self._units = asyncio.Semaphore(concurrency)
+        self.roles = RoleDefinitionCache()
+        self._session: Any = None
+        self._transport: Any = None
+        self._assertion: ManagedIdentityAssertion | None = None
+
+    async def __aenter__(self) -> Auditor:
+        import aiohttp
+        from azure.core.pipeline.transport import AioHttpTransport
+
+        ssl_context = ssl.create_default_context(
+            cafile=str(self.cloud.ca_bundle) if self.cloud.ca_bundle else None)
+        # One pool for every client and credential: TLS handshakes happen once per connection,
+        # not once per client (design.md §12). Built like azure-core's own session.
+        connector = aiohttp.TCPConnector(ssl=ssl_context, limit=max(20, self.concurrency * 4))
+        self._session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
+                                              auto_decompress=False, trust_env=True)
+        self._transport = AioHttpTransport(session=self._session, session_owner=False)
+        if self._uses_federated():
+            self._assertion = ManagedIdentityAssertion(self._mi_client_id, transport=self._transport)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._assertion is not None:
+            await self._assertion.close()
+        await self._session.close()
+
+    def _uses_federated(self) -> bool:
+        return any(i.auth.method == "federated" for i in self.registry.identities.values())
+
+    @property
+    def today(self) -> date:
+        return self._today or datetime.now(UTC).date()
+
+    async def audit_tenant(self, tenant_id: str) -> TenantResult:
+        """Audit one tenant; Azure-side failures become audit_error findings, never exceptions."""
+        tenant = self.registry.tenant(tenant_id)
+        units = await asyncio.gather(*(self._audit_unit(tenant, name) for name in tenant.identities))
+        snapshot = TenantSnapshot(
+            tenant_id=tenant.tenant_id, name=tenant.name, expect_link=tenant.expect_link,
+            has_customer_approval=tenant.customer_approval is not None, identities=tuple(units),
+        )
+        return TenantResult(snapshot, evaluate(snapshot, self.registry, self.today))
+
+    async def audit_tenants(self, tenant_ids: Iterable[str] | None = None,
+                            progress: Callable[[TenantResult], None] | None = None
+                            ) -> AsyncIterator[TenantResult]:
+        """Audit many tenants, yielding each result as it completes.
+
+        Only `concurrency` tenants are in flight at once, so memory stays flat however many
+        tenants the registry holds.
+        """
+        pending_ids = iter(list(tenant_ids) if tenant_ids is not None else self.registry.tenant_ids())
+        running: set[asyncio.Task[TenantResult]] = set()
+
+        def refill() -> None:
+            while len(running) < self.concurrency:
+                nxt = next(pending_ids, None)
+                if nxt is None:
+                    return
+                running.add(asyncio.ensure_future(self.audit_tenant(nxt)))
+
+        refill()
+        while running:
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                running.discard(task)
+                result = task.result()
+                if progress is not None:
+                    progress(result)
+                yield result
+            refill()
+
+    async def _audit_unit(self, tenant: Any, identity_name: str) -> IdentitySnapshot:
+        async with self._units:
+            deadline = Deadline(self.unit_budget_seconds)
+            step = "sign-in"
+            try:
+                async with asyncio.timeout(self.unit_budget_seconds):
+                    if self._assertion is not None:
+                        step = "managed identity assertion"
+                        await self._assertion.refresh()
+                    step = "collection"
+                    own = self._session_for(tenant.tenant_id, identity_name, deadline)
+                    reader = None
+                    if tenant.assignments_via and tenant.assignments_via != identity_name:
+                        reader = self._session_for(tenant.tenant_id, tenant.assignments_via, deadline)
+                    try:
+                        async with own:
+                            if reader is None:
+                                return await collect_identity(tenant.tenant_id, identity_name, own, self.roles)
+                            async with reader:
+                                return await collect_identity(tenant.tenant_id, identity_name, own,
+                                                              self.roles, reader=reader)
+                    finally:
+                        await own.credential.close()
+                        if reader is not None:
+                            await reader.credential.close()
+            except Exception as exc:  # every failure is this unit's audit_error, never the run's
+                return IdentitySnapshot(tenant_id=tenant.tenant_id, identity=identity_name,
+                                        error=classify(exc, step=step))
+
+    def _session_for(self, tenant_id: str, identity_name: str, deadline: Deadline) -> ArmSession:
+        identity = self.registry.identities[identity_name]
+        credential = make_credential(
+            tenant_id=tenant_id, identity_name=identity_name, identity=identity, cloud=self.cloud,
+            env=self._env, transport=self._transport, assertion=self._assertion)
+        return ArmSession(credential, self.cloud, {
+            "transport": self._transport,
+            "retry_policy": BudgetedRetryPolicy(deadline),
+        })

@@ -1,0 +1,49 @@
+"""Per-unit time budget: retries honour Retry-After, but never past the unit's deadline.
+
+azure-core sleeps whatever Retry-After says, with no cap; one throttled tenant could then stall
+a whole run. Each (tenant, identity) unit gets a deadline instead, and a Retry-After that would
+cross it ends the unit at once as `throttled`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from azure.core.exceptions import AzureError
+from azure.core.pipeline.policies import AsyncRetryPolicy
+
+
+class ThrottledBeyondBudget(AzureError):
+    """ARM asked us to wait longer than the unit has left."""
+
+    def __init__(self, retry_after: float, remaining: float) -> None:
+        super().__init__(
+            f"throttled: Retry-After {retry_after:.0f}s exceeds the {max(remaining, 0):.0f}s left "
+            "in this unit's time budget")
+        self.retry_after = retry_after
+
+
+class Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._end = time.monotonic() + seconds
+
+    @property
+    def remaining(self) -> float:
+        return self._end - time.monotonic()
+
+
+class BudgetedRetryPolicy(AsyncRetryPolicy):
+    """AsyncRetryPolicy whose Retry-After waits are bounded by a unit deadline."""
+
+    def __init__(self, deadline: Deadline, **kwargs: Any) -> None:
+        kwargs.setdefault("retry_backoff_factor", 0.4)
+        super().__init__(**kwargs)
+        self._deadline = deadline
+
+    async def _sleep_for_retry(self, response: Any, transport: Any) -> bool:
+        retry_after = self.get_retry_after(response)
+        if retry_after and retry_after > self._deadline.remaining:
+            raise ThrottledBeyondBudget(retry_after, self._deadline.remaining)
+        return await super()._sleep_for_retry(response, transport)

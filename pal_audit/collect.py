@@ -1,0 +1,221 @@
+"""(tenant, identity) -> IdentitySnapshot, through the real async Azure SDK clients (design.md §4).
+
+Per identity: its token (for oid/tid), its own link, the subscriptions it sees, then per
+subscription its active assignments (assignedTo: transitive through groups, inherited from
+management groups) and its PIM eligibility. Identities holding only resource-group roles are
+refused at subscription scope; they are audited per visible resource group instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
+from pal_audit.clouds import Cloud
+from pal_audit.credentials import token_claims
+from pal_audit.model import IdentitySnapshot, Link, RoleAssignment, RoleDefinition
+from pal_audit.roledefs import RoleDefinitionCache
+
+
+def role_guid(role_definition_id: str) -> str:
+    """Real roleDefinitionId values carry a subscription prefix; the trailing GUID is the key."""
+    return role_definition_id.rstrip("/").rsplit("/", 1)[-1].lower()
+
+
+def _assignment(item: Any) -> RoleAssignment:
+    return RoleAssignment(
+        assignment_id=item.id,
+        scope=item.scope or "",
+        role_id=role_guid(item.role_definition_id),
+        principal_id=(item.principal_id or "").lower(),
+        principal_type=str(item.principal_type or ""),
+    )
+
+
+async def _collect(pager: Any) -> list[Any]:
+    return [item async for item in pager]
+
+
+class ArmSession:
+    """The SDK clients of one signed-in identity, sharing the auditor's HTTP transport.
+
+    Clients are built lazily (an identity that sees no subscription never builds the
+    authorization client) and closed together when the unit ends.
+    """
+
+    def __init__(self, credential: Any, cloud: Cloud, client_kwargs: dict[str, Any]) -> None:
+        self.credential = credential
+        self.cloud = cloud
+        self._kwargs = {"base_url": cloud.arm, "credential_scopes": [cloud.scope], **client_kwargs}
+        self._clients: dict[str, Any] = {}
+
+    async def __aenter__(self) -> ArmSession:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for client in self._clients.values():
+            await client.close()
+        self._clients.clear()
+
+    def _client(self, key: str, build: Callable[[], Any]) -> Any:
+        if key not in self._clients:
+            self._clients[key] = build()
+        return self._clients[key]
+
+    def partners(self) -> Any:
+        from azure.mgmt.managementpartner.aio import ACEProvisioningManagementPartnerAPI
+
+        return self._client("partner", lambda: ACEProvisioningManagementPartnerAPI(self.credential,
+                                                                                   **self._kwargs))
+
+    def subscriptions(self) -> Any:
+        from azure.mgmt.resource.subscriptions.aio import SubscriptionClient
+
+        return self._client("subscriptions", lambda: SubscriptionClient(self.credential, **self._kwargs))
+
+    def authorization(self) -> Any:
+        from azure.mgmt.authorization.aio import AuthorizationManagementClient
+
+        # Scoped operations (list_for_scope, get_by_id) never use the client's subscription id.
+        return self._client("authorization", lambda: AuthorizationManagementClient(
+            self.credential, "00000000-0000-0000-0000-000000000000", **self._kwargs))
+
+    def resources(self, subscription_id: str) -> Any:
+        from azure.mgmt.resource.resources.aio import ResourceManagementClient
+
+        return self._client(f"resources/{subscription_id}", lambda: ResourceManagementClient(
+            self.credential, subscription_id, **self._kwargs))
+
+
+async def sign_in(session: ArmSession) -> str:
+    """Get the identity's token (cached for all later calls) and return its object id."""
+    token = await session.credential.get_token(session.cloud.scope)
+    claims = token_claims(token.token)
+    oid = claims.get("oid")
+    if not oid:
+        raise ValueError("the access token carries no oid claim")
+    return str(oid).lower()
+
+
+async def read_link(session: ArmSession) -> Link | None:
+    try:
+        partner = await session.partners().partners.get()
+    except ResourceNotFoundError:
+        return None  # 404 is how "this identity has no link" looks
+    if not partner.partner_id:
+        return None
+    return Link(partner_id=str(partner.partner_id), partner_name=partner.partner_name,
+                updated_time=partner.updated_time)
+
+
+async def list_subscriptions(session: ArmSession) -> tuple[str, ...]:
+    subs = await _collect(session.subscriptions().subscriptions.list())
+    return tuple(sorted({s.subscription_id.lower() for s in subs if s.subscription_id}))
+
+
+async def list_active(session: ArmSession, subscription_id: str, principal_id: str) -> list[RoleAssignment]:
+    """Active assignments of `principal_id` that apply to the subscription or anything in it."""
+    scope = f"/subscriptions/{subscription_id}"
+    flt = f"assignedTo('{principal_id}')"
+    assignments = session.authorization().role_assignments
+    try:
+        items = await _collect(assignments.list_for_scope(scope, filter=flt))
+    except HttpResponseError as exc:
+        if exc.status_code != 403:
+            raise
+        # No read right at subscription scope: an identity with resource-group roles only.
+        groups = await _collect(session.resources(subscription_id).resource_groups.list())
+        items = []
+        for group in groups:
+            rg_scope = f"{scope}/resourceGroups/{group.name}"
+            items += await _collect(assignments.list_for_scope(rg_scope, filter=flt))
+    return [_assignment(i) for i in items]
+
+
+async def list_eligible(session: ArmSession, subscription_id: str) -> list[RoleAssignment] | None:
+    """PIM-eligible assignments of the caller; None when PIM cannot be read (403 = unknown)."""
+    scope = f"/subscriptions/{subscription_id}"
+    instances = session.authorization().role_eligibility_schedule_instances
+    try:
+        items = await _collect(instances.list_for_scope(scope, filter="asTarget()"))
+    except HttpResponseError as exc:
+        if exc.status_code in (403, 404):
+            return None
+        raise
+    return [_assignment(i) for i in items]
+
+
+async def resolve_roles(session: ArmSession, cache: RoleDefinitionCache, tenant_id: str,
+                        seen_in: dict[str, str]) -> dict[str, RoleDefinition]:
+    """Definitions of the role ids seen (role id -> a subscription it was seen in).
+
+    Built-ins come from the cross-tenant cache; only unseen ids cost a request.
+    """
+
+    async def fetch(role_id: str) -> RoleDefinition:
+        definition_id = (f"/subscriptions/{seen_in[role_id]}/providers/Microsoft.Authorization/"
+                         f"roleDefinitions/{role_id}")
+        d = await session.authorization().role_definitions.get_by_id(definition_id)
+        perms = (d.permissions or [None])[0]
+        return RoleDefinition(
+            role_id=role_id, name=d.role_name or role_id, is_custom=(d.role_type or "") != "BuiltInRole",
+            actions=tuple(getattr(perms, "actions", None) or ()),
+            not_actions=tuple(getattr(perms, "not_actions", None) or ()),
+            data_actions=tuple(getattr(perms, "data_actions", None) or ()),
+            not_data_actions=tuple(getattr(perms, "not_data_actions", None) or ()),
+        )
+
+    roles: dict[str, RoleDefinition] = {}
+    for role_id in sorted(seen_in):
+        found = await cache.get(tenant_id, role_id, lambda rid=role_id: fetch(rid))
+        if found is not None:
+            roles[role_id] = found
+    return roles
+
+
+async def collect_identity(tenant_id: str, identity: str, own: ArmSession, cache: RoleDefinitionCache,
+                           *, reader: ArmSession | None = None) -> IdentitySnapshot:
+    """Everything the checks need about one identity in one tenant.
+
+    The link is always read as the identity itself (nobody else can read it); assignments are
+    listed by `reader` when the registry names one (`assignments_via`, design.md §4.7).
+    """
+    oid = await sign_in(own)
+    link = await read_link(own)
+    lister = reader or own
+    if reader is not None:
+        await sign_in(reader)
+    subscriptions = await list_subscriptions(lister)
+
+    async def per_subscription(sub: str) -> tuple[str, list[RoleAssignment], list[RoleAssignment] | None]:
+        active, eligible = await asyncio.gather(list_active(lister, sub, oid), list_eligible(own, sub))
+        return sub, active, eligible
+
+    results = await asyncio.gather(*(per_subscription(s) for s in subscriptions))
+    active: dict[str, RoleAssignment] = {}
+    eligible: dict[str, RoleAssignment] | None = {}
+    seen_in: dict[str, str] = {}
+    for sub, sub_active, sub_eligible in results:
+        # An assignment inherited from a management group shows up under every subscription.
+        for a in sub_active:
+            active.setdefault(a.assignment_id.lower(), a)
+            seen_in.setdefault(a.role_id, sub)
+        if sub_eligible is None or eligible is None:
+            eligible = None
+        else:
+            for a in sub_eligible:
+                eligible.setdefault(a.assignment_id.lower(), a)
+                seen_in.setdefault(a.role_id, sub)
+    roles = await resolve_roles(own if reader is None else reader, cache, tenant_id, seen_in)
+    if reader is not None:
+        subscriptions = tuple(sorted({sub for sub, sub_active, _ in results if sub_active}))
+    return IdentitySnapshot(
+        tenant_id=tenant_id, identity=identity, principal_id=oid, link=link,
+        subscriptions=subscriptions,
+        active=tuple(active.values()),
+        eligible=None if eligible is None else tuple(eligible.values()),
+        roles=roles,
+    )

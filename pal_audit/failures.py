@@ -1,0 +1,66 @@
+"""Exception -> AuditError with a reason code (design.md §6, `audit_error`).
+
+Messages are built from status codes and ARM/AADSTS error codes only, trimmed to one line, so
+no token, secret or request body can leak into a finding or an alert.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+
+from pal_audit.budget import ThrottledBeyondBudget
+from pal_audit.credentials import CredentialConfigError
+from pal_audit.model import AuditError
+
+_AADSTS = re.compile(r"AADSTS\d+:[^\r\n.]*\.?")
+_BEARERISH = re.compile(r"(eyJ[\w-]{10,}\.[\w-]+\.?[\w-]*|Bearer\s+\S+)", re.IGNORECASE)
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = _BEARERISH.sub("[redacted]", " ".join(str(text).split()))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _arm_code(exc: HttpResponseError) -> str:
+    error = getattr(exc, "error", None)
+    code = getattr(error, "code", None)
+    return f" {code}" if code else ""
+
+
+def classify(exc: BaseException, *, step: str) -> AuditError:
+    """Map an exception raised while auditing a unit to an AuditError; `step` says what was being done."""
+    if isinstance(exc, ThrottledBeyondBudget):
+        return AuditError("throttled", f"{step}: {exc.message}")
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+        return AuditError("timeout", f"{step}: the unit's time budget ran out")
+    if isinstance(exc, CredentialConfigError):
+        return AuditError("auth_failed", f"{step}: {exc}")
+    if isinstance(exc, ClientAuthenticationError):
+        status = getattr(exc, "status_code", None)
+        found = _AADSTS.search(str(exc.message or ""))
+        reason = found.group(0) if found else (f"HTTP {status}" if status else "sign-in refused")
+        return AuditError("auth_failed", _one_line(f"{step}: {reason}"))
+    if isinstance(exc, ResourceNotFoundError):
+        return AuditError("not_found", _one_line(f"{step}: HTTP 404{_arm_code(exc)}"))
+    if isinstance(exc, HttpResponseError):
+        status = exc.status_code
+        label = f"{step}: HTTP {status}{_arm_code(exc)}"
+        if status == 403:
+            return AuditError("forbidden", _one_line(label))
+        if status == 429:
+            return AuditError("throttled", _one_line(label + " (retries exhausted)"))
+        if status == 401:
+            return AuditError("auth_failed", _one_line(label))
+        return AuditError("unexpected", _one_line(label))
+    if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
+        return AuditError("unexpected", _one_line(f"{step}: connection failed: {type(exc).__name__}"))
+    return AuditError("unexpected", _one_line(f"{step}: {type(exc).__name__}"))
