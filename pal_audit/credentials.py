@@ -16,7 +16,7 @@ from typing import Any
 from azure.core.credentials import AccessToken
 from azure.core.pipeline.transport import AsyncHttpTransport
 
-from pal_audit.clouds import Cloud
+from pal_audit.clouds import KNOWN_CLOUDS, Cloud
 
 # The audience Entra ID expects for federated (workload identity) assertions.
 FEDERATED_ASSERTION_SCOPE = "api://AzureADTokenExchange/.default"
@@ -71,7 +71,7 @@ def make_credential(
     auth = identity.auth
     method = auth.method
     common: dict[str, Any] = {"authority": cloud.authority}
-    if cloud.custom:
+    if cloud.name not in KNOWN_CLOUDS:
         # MSAL would otherwise ask login.microsoftonline.com to validate an unknown authority.
         common["disable_instance_discovery"] = True
     if transport is not None:
