@@ -1,0 +1,35 @@
+"""The checks: one module per check id (design.md §6), each with `META` and a pure `evaluate()`."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from pal_audit.checks import (
+    audit_error,
+    customer_approval_missing,
+    eligible_role_only_via_pim,
+    excessive_privilege,
+    link_foreign_partner,
+    link_missing,
+    link_on_excluded_tenant,
+    link_previous_partner_id,
+    link_without_access,
+    link_without_eligible_role,
+    tenant_without_credited_link,
+)
+from pal_audit.checks.base import CheckMeta
+from pal_audit.model import CHECK_IDS, Finding, PartnerPolicy, TenantSnapshot
+
+_MODULES: dict[str, ModuleType] = {m.META.check_id: m for m in (
+    link_missing, link_foreign_partner, link_previous_partner_id, link_without_access,
+    link_without_eligible_role, eligible_role_only_via_pim, link_on_excluded_tenant,
+    excessive_privilege, customer_approval_missing, tenant_without_credited_link, audit_error,
+)}
+ALL_CHECKS: tuple[ModuleType, ...] = tuple(_MODULES[check_id] for check_id in CHECK_IDS)
+CHECKS_BY_ID: dict[str, ModuleType] = {m.META.check_id: m for m in ALL_CHECKS}
+META_BY_ID: dict[str, CheckMeta] = {m.META.check_id: m.META for m in ALL_CHECKS}
+
+
+def run_checks(tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
+    """Every check over one tenant's snapshot, in CHECK_IDS order. Pure: no I/O, no clock."""
+    return [finding for check in ALL_CHECKS for finding in check.evaluate(tenant, policy)]

@@ -1,0 +1,34 @@
+"""customer_approval_missing: we are linked in the tenant but the registry records no customer approval."""
+
+from __future__ import annotations
+
+from pal_audit.checks.base import CheckMeta, audited, tenant_finding
+from pal_audit.model import Finding, PartnerPolicy, Severity, TenantSnapshot
+
+META = CheckMeta(
+    check_id="customer_approval_missing",
+    title="Partner link without recorded customer approval",
+    severity=Severity.LOW,
+    description="At least one identity is linked to one of the partner's IDs in the tenant and the "
+                "registry records no customer_approval for it (one finding per tenant).",
+    remediation="Record who approved the attribution, when, and the change reference in the registry.",
+)
+
+
+def evaluate(tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
+    # On an excluded tenant the link itself is the finding (link_on_excluded_tenant): it must be
+    # deleted, not approved.
+    if tenant.has_customer_approval or not tenant.expect_link:
+        return []
+    linked = [f"{w.identity} ({w.link.partner_id})" for w in audited(tenant)
+              if w.link is not None and policy.is_ours(w.link.partner_id)]
+    if not linked:
+        return []
+    return [tenant_finding(
+        META, tenant,
+        detail=f"Linked to our partner ID in {tenant.name}: {', '.join(linked)}; the registry has no "
+               "customer_approval for this tenant.",
+        remediation=f"Confirm the attribution with the customer, then add to tenant {tenant.tenant_id} in "
+                    "the registry: `customer_approval: {by: <approver email>, on: <YYYY-MM-DD>, "
+                    "ref: <change reference>}`.",
+    )]

@@ -1,0 +1,39 @@
+"""eligible_role_only_via_pim: the only eligible role is PIM-eligible, so credit flows only while active."""
+
+from __future__ import annotations
+
+from pal_audit.checks.base import CheckMeta, access_of, audited, describe, identity_finding, link_text
+from pal_audit.model import Finding, PartnerPolicy, Severity, TenantSnapshot
+
+META = CheckMeta(
+    check_id="eligible_role_only_via_pim",
+    title="PAL-eligible role only through PIM (credit only while activated)",
+    severity=Severity.LOW,
+    description="The identity is linked to one of the partner's IDs, holds no active PAL-eligible role, "
+                "but a PAL-eligible role is PIM-eligible: credit accrues only while it is activated.",
+    remediation="Grant a permanent (active) Support Request Contributor assignment alongside the PIM role.",
+)
+
+
+def evaluate(tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
+    if not tenant.expect_link:
+        return []
+    findings = []
+    for who in audited(tenant):
+        if who.link is None or not policy.is_ours(who.link.partner_id):
+            continue
+        access = access_of(who, policy)
+        if access.active_eligible or not access.pim_eligible:
+            continue
+        scope = access.pim_eligible[0].assignment.scope
+        findings.append(identity_finding(
+            META, who,
+            detail=f"Linked to {link_text(who)}. PIM-eligible (inactive) PAL-eligible roles: "
+                   f"{describe(access.pim_eligible)}. Active roles: {describe(access.active)}. "
+                   "PAL credit follows active assignments only.",
+            remediation="Ask the customer for a permanent low-privilege eligible role, e.g. "
+                        f"`az role assignment create --assignee {who.principal_id} --role "
+                        f'"Support Request Contributor" --scope {scope}`, and keep the PIM role for '
+                        "elevated work.",
+        ))
+    return findings

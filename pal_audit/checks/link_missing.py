@@ -1,0 +1,38 @@
+"""link_missing: the identity holds a PAL-eligible role where a link is expected, and is not linked."""
+
+from __future__ import annotations
+
+from pal_audit.checks.base import CheckMeta, access_of, audited, describe, identity_finding, run_as
+from pal_audit.model import Finding, PartnerPolicy, Severity, TenantSnapshot
+
+META = CheckMeta(
+    check_id="link_missing",
+    title="Identity with a PAL-eligible role is not linked to the partner ID",
+    severity=Severity.HIGH,
+    description="The tenant expects a link, the identity holds a PAL-eligible role (active or "
+                "PIM-eligible), and it has no Partner Admin Link: its work earns the partner no credit.",
+    remediation="Link the identity to the partner ID, signed in as that identity in that tenant.",
+)
+
+
+def evaluate(tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
+    if not tenant.expect_link:
+        return []
+    findings = []
+    for who in audited(tenant):
+        if who.link is not None:
+            continue
+        access = access_of(who, policy)
+        eligible = access.active_eligible + access.pim_eligible
+        if not eligible:  # no evidence of an eligible role (PIM unknown is not evidence)
+            continue
+        kind = "active" if access.active_eligible else "PIM-eligible only"
+        findings.append(identity_finding(
+            META, who,
+            detail=f"No Partner Admin Link. PAL-eligible roles ({kind}): {describe(eligible)}.",
+            remediation=run_as(who, f"az managementpartner create --partner-id {policy.partner_id}")
+            + ". A user can instead use Azure portal > Cost Management + Billing > Partner Admin Link "
+              "('Link to a partner ID', https://portal.azure.com/#blade/Microsoft_Azure_Billing/"
+              "managementpartnerblade); service principals cannot link in the portal.",
+        ))
+    return findings

@@ -1,0 +1,31 @@
+"""link_on_excluded_tenant: a short-project tenant (expect_link: false) carries one of our links."""
+
+from __future__ import annotations
+
+from pal_audit.checks.base import CheckMeta, audited, identity_finding, link_text, run_as
+from pal_audit.model import Finding, PartnerPolicy, Severity, TenantSnapshot
+
+META = CheckMeta(
+    check_id="link_on_excluded_tenant",
+    title="Link on a tenant that must not be linked",
+    severity=Severity.MEDIUM,
+    description="The tenant has expect_link: false (e.g. a short project that would spoil year-on-year "
+                "growth) and the identity is linked to one of the partner's IDs.",
+    remediation="Delete the link, signed in as that identity in that tenant.",
+)
+
+
+def evaluate(tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
+    if tenant.expect_link:
+        return []
+    return [
+        identity_finding(
+            META, who,
+            detail=f"Linked to {link_text(who)}, but the registry marks tenant {tenant.name} with "
+                   "expect_link: false.",
+            remediation=run_as(who, f"az managementpartner delete --partner-id {who.link.partner_id}")
+            + " (or set expect_link: true in the registry if the tenant should now be credited).",
+        )
+        for who in audited(tenant)
+        if who.link is not None and policy.is_ours(who.link.partner_id)
+    ]

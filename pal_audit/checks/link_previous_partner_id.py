@@ -1,0 +1,31 @@
+"""link_previous_partner_id: linked to an ID the partner used before (stale, not foreign)."""
+
+from __future__ import annotations
+
+from pal_audit.checks.base import CheckMeta, audited, identity_finding, link_text, run_as
+from pal_audit.model import Finding, PartnerPolicy, Severity, TenantSnapshot
+
+META = CheckMeta(
+    check_id="link_previous_partner_id",
+    title="Identity is linked to a previous partner ID",
+    severity=Severity.MEDIUM,
+    description="The identity is linked to one of the partner's previous_partner_ids (e.g. an old "
+                "location ID) instead of the current Associated Partner ID.",
+    remediation="Update the link to the current partner ID.",
+)
+
+
+def evaluate(tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
+    if not tenant.expect_link:  # any link of ours there is link_on_excluded_tenant: delete, not update
+        return []
+    return [
+        identity_finding(
+            META, who,
+            detail=f"Linked to {link_text(who)}, a previous partner ID; the current one is "
+                   f"{policy.partner_id}.",
+            remediation=run_as(who, f"az managementpartner update --partner-id {policy.partner_id}") + ".",
+        )
+        for who in audited(tenant)
+        if who.link is not None and who.link.partner_id != policy.partner_id
+        and who.link.partner_id in policy.previous_partner_ids
+    ]

@@ -1,0 +1,40 @@
+"""link_without_access: linked to us, but holds no role at all (the relationship has ended)."""
+
+from __future__ import annotations
+
+from pal_audit.checks.base import CheckMeta, access_of, audited, identity_finding, link_text, run_as
+from pal_audit.model import Finding, PartnerPolicy, Severity, TenantSnapshot
+
+META = CheckMeta(
+    check_id="link_without_access",
+    title="Linked identity has no access in the tenant",
+    severity=Severity.MEDIUM,
+    description="The identity is linked to one of the partner's IDs but holds no active and no "
+                "PIM-eligible role assignment: the customer relationship has likely ended.",
+    remediation="Remove the link (or restore the access if the relationship continues).",
+)
+
+
+def evaluate(tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
+    if not tenant.expect_link:  # there, every link of ours is link_on_excluded_tenant
+        return []
+    findings = []
+    for who in audited(tenant):
+        if who.link is None or not policy.is_ours(who.link.partner_id):
+            continue
+        access = access_of(who, policy)
+        # Never claim "no access" on missing evidence: unreadable PIM eligibility is not "none".
+        if access.active or access.pim is None or access.pim:
+            continue
+        subs = f"{len(who.subscriptions)} subscription(s) visible" if who.subscriptions else \
+            "no subscription visible"
+        findings.append(identity_finding(
+            META, who,
+            detail=f"Linked to {link_text(who)}, but holds no active and no PIM-eligible role assignment "
+                   f"({subs}). The link earns nothing.",
+            remediation=run_as(who, f"az managementpartner delete --partner-id {who.link.partner_id}")
+            + " if the customer relationship has ended; otherwise ask the customer to restore an eligible "
+              f"role, e.g. `az role assignment create --assignee {who.principal_id} --role "
+              '"Support Request Contributor" --scope /subscriptions/<subscription id>`.',
+        ))
+    return findings

@@ -1,0 +1,52 @@
+"""link_without_eligible_role: linked to us, has access, but no role that earns credit (e.g. Reader)."""
+
+from __future__ import annotations
+
+from pal_audit.checks.base import (
+    PIM_UNKNOWN_NOTE,
+    CheckMeta,
+    access_of,
+    audited,
+    describe,
+    identity_finding,
+    link_text,
+)
+from pal_audit.model import Finding, PartnerPolicy, Severity, TenantSnapshot
+
+META = CheckMeta(
+    check_id="link_without_eligible_role",
+    title="Linked identity holds no PAL-eligible role",
+    severity=Severity.MEDIUM,
+    description="The identity is linked to one of the partner's IDs and has active role assignments, "
+                "but none is PAL-eligible (e.g. Reader only, or a custom role) and no eligible role is "
+                "PIM-eligible either: the link earns no credit.",
+    remediation="Grant a PAL-eligible role; Support Request Contributor is the least-privileged one.",
+)
+
+
+def evaluate(tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
+    if not tenant.expect_link:
+        return []
+    findings = []
+    for who in audited(tenant):
+        if who.link is None or not policy.is_ours(who.link.partner_id):
+            continue
+        access = access_of(who, policy)
+        if not access.active or access.active_eligible or access.pim_eligible:
+            continue
+        # With PIM unreadable we still raise: no active eligible role means no credit today either way.
+        pim = f" {PIM_UNKNOWN_NOTE}; even a PIM-eligible role would earn credit only while activated." \
+            if access.pim_unknown else ""
+        scope = access.active[0].assignment.scope
+        if access.active[0].assignment.scope_kind in ("root", "resource"):
+            scope = "/subscriptions/<subscription id>"
+        findings.append(identity_finding(
+            META, who,
+            detail=f"Linked to {link_text(who)}, but no active role is PAL-eligible: "
+                   f"{describe(access.active)}.{pim}",
+            remediation="Ask the customer to grant a PAL-eligible role where this identity works, "
+                        f"e.g. `az role assignment create --assignee {who.principal_id} --role "
+                        f'"Support Request Contributor" --scope {scope}` (or Azure portal > '
+                        "Access control (IAM) > Add role assignment).",
+        ))
+    return findings
