@@ -1,0 +1,101 @@
+"""Scan results -> the `--format table|json|csv` outputs of design.md §11 (pure rendering)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pal_audit.model import Finding, Severity, Status
+
+FINDING_FIELDS = ("finding_id", "check_id", "severity", "tenant_id", "principal_id", "identity", "title",
+                  "detail", "remediation", "status")
+_SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}
+
+
+@dataclass
+class ScanReport:
+    run_id: str
+    started: datetime
+    finished: datetime | None = None
+    tenants: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def failed_tenants(self) -> int:
+        return sum(1 for t in self.tenants if t["status"] == "error")
+
+    def open_findings(self) -> list[Finding]:
+        return [f for f in self.findings if f.status == Status.OPEN]
+
+    def worst_open_severity(self) -> Severity | None:
+        ranks = [f.severity for f in self.open_findings()]
+        return max(ranks, key=lambda s: s.rank) if ranks else None
+
+    def run_summary(self) -> dict[str, Any]:
+        by_severity = Counter(f.severity.value for f in self.open_findings())
+        return {
+            "run_id": self.run_id,
+            "started": self.started.isoformat(),
+            "finished": self.finished.isoformat() if self.finished else None,
+            "tenants_total": len(self.tenants),
+            "tenants_ok": len(self.tenants) - self.failed_tenants,
+            "tenants_failed": self.failed_tenants,
+            "findings_open": len(self.open_findings()),
+            "findings_suppressed": sum(1 for f in self.findings if f.status == Status.SUPPRESSED),
+            "open_by_severity": {s.value: by_severity.get(s.value, 0) for s in Severity},
+        }
+
+
+def _sorted(findings: Sequence[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (-f.severity.rank, f.tenant_id, f.identity, f.check_id,
+                                           f.qualifier))
+
+
+def to_json(report: ScanReport) -> str:
+    body = {
+        "run": report.run_summary(),
+        "tenants": report.tenants,
+        "findings": [f.to_dict() for f in _sorted(report.findings)],
+    }
+    return json.dumps(body, indent=2) + "\n"
+
+
+def to_csv(report: ScanReport) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=FINDING_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for f in _sorted(report.findings):
+        writer.writerow(f.to_dict())
+    return out.getvalue()
+
+
+def render_table(report: ScanReport, console: Any) -> None:
+    """A readable report on a rich Console: one table of findings, then the run summary."""
+    from rich.table import Table
+
+    names = {t["tenant_id"]: t.get("name", "") for t in report.tenants}
+    table = Table(title="PAL findings", show_lines=True, expand=True)
+    for column, kw in (("Severity", {"no_wrap": True}), ("Tenant", {}), ("Identity", {}), ("Check", {}),
+                       ("What was seen", {"ratio": 3}), ("Fix", {"ratio": 3})):
+        table.add_column(column, **kw)
+    for f in _sorted(report.findings):
+        severity = f"[{_SEVERITY_STYLE[f.severity.value]}]{f.severity.value}[/]"
+        if f.status == Status.SUPPRESSED:
+            severity += "\n[dim]suppressed[/]"
+        table.add_row(severity, names.get(f.tenant_id) or f.tenant_id, f.identity, f.check_id,
+                      f.detail + (f"\n[dim]suppressed: {f.suppression}[/]" if f.suppression else ""),
+                      f.remediation)
+    console.print(table)
+    s = report.run_summary()
+    sev = s["open_by_severity"]
+    console.print(
+        f"[bold]{s['tenants_total']}[/] tenants audited ({s['tenants_failed']} incomplete); "
+        f"[bold]{s['findings_open']}[/] open findings "
+        f"([bold red]{sev['high']} high[/], [yellow]{sev['medium']} medium[/], [cyan]{sev['low']} low[/]), "
+        f"{s['findings_suppressed']} suppressed.")
