@@ -53,7 +53,8 @@ KNOWN_CLOUDS: dict[str, Cloud] = {
     )
 }
 
-_CUSTOM_KEYS = ("arm", "authority", "audience", "ca_bundle", "name")
+_CUSTOM_KEYS = ("arm", "authority", "audience", "ca_bundle")
+CUSTOM_NAME = "custom"    # never one of KNOWN_CLOUDS: credentials turn off instance discovery for it
 _REQUIRED_KEYS = ("arm", "authority", "audience")
 
 
@@ -89,9 +90,6 @@ def _check_custom(value: Mapping[Any, Any], base_dir: Path) -> tuple[Cloud | Non
     audience, p = _https_url(value.get("audience"), host_only=False)
     if "audience" in value and p:
         problems.append(("audience", p))
-    name = value.get("name", "custom")
-    if not isinstance(name, str) or not name.strip():
-        problems.append(("name", "must be a non-empty string"))
     ca_bundle: Path | None = None
     raw_ca = value.get("ca_bundle")
     if raw_ca is not None:
@@ -105,7 +103,7 @@ def _check_custom(value: Mapping[Any, Any], base_dir: Path) -> tuple[Cloud | Non
         return None, problems
     assert arm and authority and audience
     # The audience keeps exactly one trailing slash, so `scope` is "<audience>/.default".
-    return Cloud(str(name), arm, authority, audience + "/", ca_bundle), []
+    return Cloud(CUSTOM_NAME, arm, authority, audience + "/", ca_bundle), []
 
 
 def _resolve(value: Any, base_dir: Path) -> Cloud:

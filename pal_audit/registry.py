@@ -211,6 +211,10 @@ class Registry(_Strict):
     def base_dir(self) -> Path:
         return self._base_dir
 
+    def cloud_config(self) -> Cloud:
+        """The resolved cloud (same as `.cloud`)."""
+        return self.cloud
+
     def partner_policy(self) -> model.PartnerPolicy:
         return model.PartnerPolicy(
             partner_id=self.partner.partner_id,
