@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pal_audit.checks.base import CheckMeta, access_of, link_text, tenant_finding
+from pal_audit.checks.base import CheckMeta, access_of, link_text, run_as, tenant_finding
 from pal_audit.model import Finding, PartnerPolicy, Severity, TenantSnapshot
 
 META = CheckMeta(
@@ -30,8 +30,24 @@ def evaluate(tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
         META, tenant,
         detail=f"No identity is linked to {policy.partner_id} with an active PAL-eligible role. Seen: "
                + ("; ".join(seen) if seen else "no identities registered") + ".",
-        remediation="Fix the identity findings for this tenant (link_missing, link_previous_partner_id, "
-                    "link_without_eligible_role, eligible_role_only_via_pim…): the usual fix is to run "
-                    f"`az managementpartner create --partner-id {policy.partner_id}` as an identity that "
-                    'holds an active role such as "Support Request Contributor".',
+        remediation=_remediation(tenant, policy),
     )]
+
+
+def _remediation(tenant: TenantSnapshot, policy: PartnerPolicy) -> str:
+    # Prefer the cheapest fix: link an identity that already holds an active eligible role.
+    for who in tenant.identities:
+        if access_of(who, policy).active_eligible:
+            verb = "create" if who.link is None else "update"
+            return run_as(who, f"az managementpartner {verb} --partner-id {policy.partner_id}") + \
+                f": {who.identity} already holds an active PAL-eligible role."
+    linked = next((w for w in tenant.identities if w.link is not None and policy.is_ours(w.link.partner_id)),
+                  None)
+    if linked is not None:
+        return (f"Ask the customer to grant {linked.identity} an active PAL-eligible role, e.g. "
+                f"`az role assignment create --assignee {linked.principal_id} --role "
+                '"Support Request Contributor" --scope /subscriptions/<subscription id>`, and link it to '
+                f"{policy.partner_id} if it is linked to a previous ID.")
+    return ("Ask the customer to grant one of the partner's identities an active PAL-eligible role (e.g. "
+            '"Support Request Contributor" on the managed subscriptions), then run '
+            f"`az managementpartner create --partner-id {policy.partner_id}` signed in as that identity.")

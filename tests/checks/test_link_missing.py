@@ -1,0 +1,52 @@
+from snapshots import (
+    CONTRIBUTOR,
+    FOREIGN,
+    POLICY,
+    READER,
+    RG,
+    SRC,
+    assign,
+    failed,
+    ident,
+    link,
+    raised,
+    tenant,
+)
+
+from pal_audit.checks import link_missing
+
+
+def test_raises_for_unlinked_identity_with_active_eligible_role():
+    [finding] = link_missing.evaluate(tenant(ident(active=[assign(CONTRIBUTOR)])), POLICY)
+    assert finding.check_id == "link_missing" and finding.severity == "high"
+    assert "Contributor at /subscriptions/" in finding.detail
+    assert "az managementpartner create --partner-id 1234567" in finding.remediation
+
+
+def test_raises_for_pim_eligible_only_role():
+    [finding] = link_missing.evaluate(
+        tenant(ident(active=[assign(READER)], eligible=[assign(CONTRIBUTOR)])), POLICY)
+    assert "PIM-eligible only" in finding.detail
+
+
+def test_resource_group_only_role_counts():
+    assert raised(link_missing.evaluate(tenant(ident(active=[assign(SRC, RG)])), POLICY))
+
+
+def test_not_raised_when_linked_not_eligible_or_not_expected():
+    assert link_missing.evaluate(tenant(ident(link=link(), active=[assign(SRC)])), POLICY) == []
+    assert link_missing.evaluate(tenant(ident(link=link(FOREIGN), active=[assign(SRC)])), POLICY) == []
+    assert link_missing.evaluate(tenant(ident(active=[assign(READER)])), POLICY) == []
+    assert link_missing.evaluate(tenant(ident(active=[assign(SRC)]), expect_link=False), POLICY) == []
+
+
+def test_unknown_pim_is_not_evidence_of_an_eligible_role():
+    assert link_missing.evaluate(tenant(ident(active=[assign(READER)], eligible=None)), POLICY) == []
+
+
+def test_failed_identity_is_left_to_audit_error():
+    assert link_missing.evaluate(tenant(failed()), POLICY) == []
+
+
+def test_unreadable_role_definition_does_not_count():
+    assert link_missing.evaluate(tenant(ident(active=[assign(CONTRIBUTOR)], roles={})), POLICY) == []
