@@ -202,6 +202,12 @@ class Registry(_Strict):
     _source: str = PrivateAttr(default="<registry>")
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
     _node: Any = PrivateAttr(default=None)      # YAML node tree, for line numbers in warnings
+    _by_id: dict[str, TenantConfig] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: Any, /) -> None:
+        # First occurrence wins; duplicates are rejected in pass 3 anyway.
+        for t in reversed(self.tenants):
+            self._by_id[t.tenant_id] = t
 
     @property
     def source(self) -> str:
@@ -231,11 +237,11 @@ class Registry(_Strict):
         )
 
     def tenant(self, tenant_id: str) -> TenantConfig:
-        wanted = tenant_id.strip().lower()
-        for t in self.tenants:
-            if t.tenant_id == wanted:
-                return t
-        raise KeyError(tenant_id)
+        """The tenant with this id (any case); KeyError when the registry does not list it."""
+        found = self._by_id.get(tenant_id.strip().lower())
+        if found is None:
+            raise KeyError(tenant_id)
+        return found
 
     def tenant_ids(self) -> list[str]:
         return [t.tenant_id for t in self.tenants]
@@ -548,6 +554,9 @@ def _format(source: str, loc: Loc, problem: str, node: Any) -> str:
     return f"{source}: {_path(loc)}: {problem}{suffix}" if loc else f"{source}: {problem}{suffix}"
 
 
+_OPTIONAL_SECTIONS = ("cloud", "policy", "suppressions")
+
+
 def _build(data: Any, *, source: str, base_dir: Path, node: Any,
            env: Mapping[str, str] | None, check_secrets: bool) -> Registry:
     def fail(problems: list[tuple[Loc, str]]) -> RegistryError:
@@ -559,6 +568,8 @@ def _build(data: Any, *, source: str, base_dir: Path, node: Any,
         raise fail([((), f"the top level must be a mapping with partner, identities and tenants, "
                          f"not a {type(data).__name__}")])
 
+    # An optional section left empty (`suppressions:` with every entry commented out) reads as null.
+    data = {k: v for k, v in data.items() if not (v is None and k in _OPTIONAL_SECTIONS)}
     problems: list[tuple[Loc, str]] = []
     cloud = KNOWN_CLOUDS["AzureCloud"]
     try:

@@ -223,3 +223,12 @@ def test_registry_is_immutable() -> None:
 
     with pytest.raises(ValueError):
         reg.partner = reg.partner  # type: ignore[misc]
+
+
+def test_optional_sections_left_empty_mean_none(tmp_path: Path) -> None:
+    text = VALID.read_text()
+    text = text[:text.index("policy:")] + "policy:\nsuppressions:\n"
+
+    reg = load_registry(write(tmp_path, text), env=ENV)
+
+    assert reg.suppressions == [] and reg.partner_policy().custom_roles == "not_eligible"
