@@ -414,8 +414,10 @@ def _shape_problem(err: Any) -> tuple[Loc, str]:
         return loc, f"missing required key 'method' (one of: {', '.join(AUTH_METHODS)})"
     if kind == "literal_error":
         expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
-        return loc, f"expected one of: {expected}"
-    if kind in ("string_too_short", "missing_string"):
+        given = err.get("input")
+        hint = difflib.get_close_matches(given, expected.split(", "), n=1) if isinstance(given, str) else []
+        return loc, (f"did you mean {hint[0]!r}? " if hint else "") + f"expected one of: {expected}"
+    if kind == "string_too_short":
         return loc, "must not be empty"
     if kind == "too_short":
         return loc, "must not be empty (at least one entry is required)"

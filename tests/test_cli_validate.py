@@ -166,7 +166,8 @@ MALFORMED = [
                  "expected one of: not_eligible, by_permissions", id="unknown-custom-roles-policy"),
     # suppressions
     pytest.param(put("suppressions.0.check", "excess_privilege"), "suppressions[0].check",
-                 "expected one of: link_missing", id="suppression-unknown-check"),
+                 "did you mean 'excessive_privilege'? expected one of: link_missing",
+                 id="suppression-unknown-check"),
     pytest.param(drop("suppressions.0.expires"), "suppressions[0]",
                  "missing required key 'expires' (no suppression lives forever)",
                  id="suppression-without-expiry"),
