@@ -29,8 +29,8 @@ class FilterError(ValueError):
 class Scope:
     """A scope as named in a request path. `key` is the lower-case form used for comparisons."""
 
-    kind: str                   # root | management_group | subscription | resource_group | resource
-    display: str                # as the caller wrote it, canonical prefixes
+    kind: str  # root | management_group | subscription | resource_group | resource
+    display: str  # as the caller wrote it, canonical prefixes
     key: str
     subscription_id: str | None = None
     management_group: str | None = None
@@ -66,16 +66,17 @@ def parse_scope(prefix: str) -> Scope | None:
 
 @dataclass(frozen=True)
 class AssignmentFilter:
-    at_scope: bool = False          # atScope(): at or above the scope only
+    at_scope: bool = False  # atScope(): at or above the scope only
     assigned_to: str | None = None  # assignedTo('oid'): transitive through groups
     principal_id: str | None = None  # principalId eq 'oid': direct only
-    as_target: bool = False         # asTarget(): the caller's own (PIM)
+    as_target: bool = False  # asTarget(): the caller's own (PIM)
 
 
 _TERM = re.compile(
     r"^(?:(?P<at>atscope\(\))|(?P<target>astarget\(\))"
     r"|assignedto\(\s*'?(?P<to>[0-9a-f-]{36})'?\s*\)"
-    r"|principalid\s+eq\s+'?(?P<pid>[0-9a-f-]{36})'?)$")
+    r"|principalid\s+eq\s+'?(?P<pid>[0-9a-f-]{36})'?)$"
+)
 
 
 def parse_assignment_filter(text: str | None) -> AssignmentFilter:
@@ -86,8 +87,10 @@ def parse_assignment_filter(text: str | None) -> AssignmentFilter:
     for term in terms:
         m = _TERM.match(term.strip().lower())
         if m is None:
-            raise FilterError(f"The filter '{text}' is not supported. Supported filters: atScope(), "
-                              "assignedTo('{objectId}'), principalId eq '{objectId}', asTarget().")
+            raise FilterError(
+                f"The filter '{text}' is not supported. Supported filters: atScope(), "
+                "assignedTo('{objectId}'), principalId eq '{objectId}', asTarget()."
+            )
         if m["at"]:
             found["at_scope"] = True
         elif m["target"]:
@@ -103,7 +106,7 @@ def parse_assignment_filter(text: str | None) -> AssignmentFilter:
 
 @dataclass(frozen=True)
 class RoleDefinitionFilter:
-    role_type: str | None = None    # BuiltInRole | CustomRole
+    role_type: str | None = None  # BuiltInRole | CustomRole
     role_name: str | None = None
 
 
@@ -118,8 +121,10 @@ def parse_role_definition_filter(text: str | None) -> RoleDefinitionFilter:
         elif m and m[1].lower() == "rolename":
             found["role_name"] = m[2]
         elif term.strip().lower() != "atscopeandbelow()":
-            raise FilterError(f"The filter '{text}' is not supported. Supported filters: "
-                              "type eq 'BuiltInRole'|'CustomRole', roleName eq '{name}', atScopeAndBelow().")
+            raise FilterError(
+                f"The filter '{text}' is not supported. Supported filters: "
+                "type eq 'BuiltInRole'|'CustomRole', roleName eq '{name}', atScopeAndBelow()."
+            )
     return RoleDefinitionFilter(**found)
 
 
@@ -154,7 +159,8 @@ class TenantView:
         self.custom_roles: dict[str, Role] = {r.role_id: r for r in tenant.custom_roles}
         self.subscriptions: dict[str, Subscription] = {s.subscription_id: s for s in tenant.subscriptions}
         self.resource_groups: dict[str, dict[str, str]] = {
-            s.subscription_id: {rg.lower(): rg for rg in s.resource_groups} for s in tenant.subscriptions}
+            s.subscription_id: {rg.lower(): rg for rg in s.resource_groups} for s in tenant.subscriptions
+        }
         self.management_groups = {mg.lower(): mg for mg in tenant.management_groups}
         self.management_groups[tenant.tenant_id] = tenant.tenant_id
         self._ancestors: dict[str, tuple[str, ...]] = {}
@@ -197,9 +203,9 @@ class TenantView:
             mg = parts[4]
         else:
             if len(parts) > 5:
-                chain.append("/".join(parts[:5]))          # resource -> its resource group
+                chain.append("/".join(parts[:5]))  # resource -> its resource group
             if len(parts) > 3:
-                chain.append("/".join(parts[:3]))          # resource group -> its subscription
+                chain.append("/".join(parts[:3]))  # resource group -> its subscription
             sub = self.subscriptions.get(parts[2])
             mg = (sub.management_group if sub else self.tenant.tenant_id).lower()
             chain.append(MG_PREFIX + mg)
@@ -238,9 +244,12 @@ class TenantView:
             above = set(self.ancestors(key))
             mine = self.identities_of(oid)
             hit = self._can[ck] = any(
-                p.assignment.principal_id in mine and p.key in above
-                and (role := self.role(p.assignment.role_id)) is not None and role.allows(action)
-                for p in self.active)
+                p.assignment.principal_id in mine
+                and p.key in above
+                and (role := self.role(p.assignment.role_id)) is not None
+                and role.allows(action)
+                for p in self.active
+            )
         return hit
 
     def sees_subscription(self, oid: str, sid: str) -> bool:
@@ -248,15 +257,18 @@ class TenantView:
         key = f"/subscriptions/{sid}"
         above = set(self.ancestors(key))
         mine = self.identities_of(oid)
-        return any(p.assignment.principal_id in mine and (p.key in above or key in p.ancestors)
-                   for p in self.active)
+        return any(
+            p.assignment.principal_id in mine and (p.key in above or key in p.ancestors) for p in self.active
+        )
 
     def visible_resource_groups(self, oid: str, sid: str) -> list[str]:
         """Groups the caller can read: a role that reads groups at or above, or any role inside it."""
         mine = self.identities_of(oid)
-        inside = {p.key.split("/")[4] for p in self.active
-                  if p.assignment.principal_id in mine and len(p.key.split("/")) > 4
-                  and p.key.split("/")[2] == sid}
+        inside = {
+            p.key.split("/")[4]
+            for p in self.active
+            if p.assignment.principal_id in mine and len(p.key.split("/")) > 4 and p.key.split("/")[2] == sid
+        }
         out = []
         for low, name in self.resource_groups.get(sid, {}).items():
             key = f"/subscriptions/{sid}/resourcegroups/{low}"
@@ -264,8 +276,9 @@ class TenantView:
                 out.append(name)
         return out
 
-    def list_assignments(self, placed: list[_Placed], scope_key: str, f: AssignmentFilter,
-                         caller: str) -> list[tuple[Assignment, str]]:
+    def list_assignments(
+        self, placed: list[_Placed], scope_key: str, f: AssignmentFilter, caller: str
+    ) -> list[tuple[Assignment, str]]:
         """Assignments at, above and (unless atScope()) below the scope that pass the filter.
 
         Each comes with its member type: "Direct" when held by the principal named in the filter
@@ -299,12 +312,24 @@ class Directory:
 
     def __post_init__(self) -> None:
         self.tenants = {t.tenant_id: TenantView(t) for t in self.estate.tenants}
-        self.subscription_tenant = {s.subscription_id: t.tenant_id
-                                    for t in self.estate.tenants for s in t.subscriptions}
+        self.subscription_tenant = {
+            s.subscription_id: t.tenant_id for t in self.estate.tenants for s in t.subscriptions
+        }
         now = datetime(2026, 1, 1, tzinfo=UTC)  # links of the estate date from a fixed, documented day
         self.links = {
             (t.tenant_id, p.object_id): LinkRecord(p.link_partner_id, t.tenant_id, p.object_id, now, now)
-            for t in self.estate.tenants for p in t.principals if p.link_partner_id}
+            for t in self.estate.tenants
+            for p in t.principals
+            if p.link_partner_id
+        }
+
+    def tenant_by_name(self, segment: str) -> TenantView | None:
+        """A tenant named in a URL: its id or its default domain (fabrikam.onmicrosoft.com)."""
+        low = segment.lower()
+        tv = self.tenants.get(low)
+        if tv is None:
+            tv = next((t for t in self.tenants.values() if t.tenant.default_domain == low), None)
+        return tv
 
     def managed_identities(self) -> list[tuple[TenantView, Principal]]:
         return [(tv, p) for tv in self.tenants.values() for p in tv.tenant.principals if p.managed_identity]

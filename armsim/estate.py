@@ -46,8 +46,8 @@ class FederatedCredential:
 
 @dataclass(frozen=True)
 class Certificate:
-    sha1_thumbprint: str           # base64url, as in a JWT `x5t` header
-    sha256_thumbprint: str         # base64url, as in `x5t#S256`
+    sha1_thumbprint: str  # base64url, as in a JWT `x5t` header
+    sha256_thumbprint: str  # base64url, as in `x5t#S256`
     public_key_pem: bytes
 
 
@@ -68,17 +68,17 @@ class Principal:
 
 @dataclass(frozen=True)
 class Assignment:
-    assignment_id: str             # GUID; the last segment of the assignment's ARM id
+    assignment_id: str  # GUID; the last segment of the assignment's ARM id
     principal_id: str
     role_id: str
-    scope: str                     # canonical: "/", /providers/Microsoft.Management/managementGroups/x, ...
+    scope: str  # canonical: "/", /providers/Microsoft.Management/managementGroups/x, ...
 
 
 @dataclass(frozen=True)
 class Subscription:
     subscription_id: str
     name: str
-    management_group: str          # the tenant id when directly under the tenant root group
+    management_group: str  # the tenant id when directly under the tenant root group
     resource_groups: tuple[str, ...]
     state: str = "Enabled"
 
@@ -87,7 +87,7 @@ class Subscription:
 class Tenant:
     tenant_id: str
     name: str
-    management_groups: dict[str, str]      # id -> parent id (the tenant id for the root group)
+    management_groups: dict[str, str]  # id -> parent id (the tenant id for the root group)
     subscriptions: tuple[Subscription, ...]
     principals: tuple[Principal, ...]
     custom_roles: tuple[Role, ...]
@@ -110,12 +110,12 @@ class Throttle:
 
 @dataclass(frozen=True)
 class FailRule:
-    match: str                     # case-insensitive substring of the path, or an operation name
+    match: str  # case-insensitive substring of the path, or an operation name
     status: int
     tenant_id: str | None = None
-    principal: str | None = None   # object id or client id of the caller
+    principal: str | None = None  # object id or client id of the caller
     method: str | None = None
-    times: int | None = None       # None: every matching request
+    times: int | None = None  # None: every matching request
     code: str | None = None
     message: str | None = None
     retry_after: int | None = None
@@ -142,6 +142,8 @@ def load_estate(path: str | Path) -> Estate:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise EstateError(f"{p}: not valid YAML: {e}") from None
+    if data is None:
+        raise EstateError(f"{p}: the estate file is empty (expected a mapping with `tenants:`)")
     return parse_estate(data, source=str(p))
 
 
@@ -224,12 +226,15 @@ class _Parser:
             if pid in partners:
                 raise self.fail(f"{path}.partner_id", f"duplicate partner id {pid}")
             partners[pid] = Partner(pid, self.text(m["name"], f"{path}.name") if "name" in m else None)
-        tenants = [self.tenant(raw, f"tenants[{i}]", partners)
-                   for i, raw in enumerate(self.seq(top["tenants"], "tenants"))]
+        tenants = [
+            self.tenant(raw, f"tenants[{i}]", partners)
+            for i, raw in enumerate(self.seq(top["tenants"], "tenants"))
+        ]
         self._check_unique(tenants)
         throttle, fail = self.faults(top.get("faults"), {t.tenant_id for t in tenants})
-        header = self.text(top.get("managed_identity_header", DEFAULT_IDENTITY_HEADER),
-                           "managed_identity_header")
+        header = self.text(
+            top.get("managed_identity_header", DEFAULT_IDENTITY_HEADER), "managed_identity_header"
+        )
         return Estate(partners, tuple(tenants), throttle, fail, header)
 
     def _check_unique(self, tenants: list[Tenant]) -> None:
@@ -237,36 +242,62 @@ class _Parser:
         seen_s: dict[str, int] = {}
         for i, t in enumerate(tenants):
             if t.tenant_id in seen_t:
-                raise self.fail(f"tenants[{i}].tenant_id",
-                                f"duplicate tenant {t.tenant_id} (also tenants[{seen_t[t.tenant_id]}])")
+                raise self.fail(
+                    f"tenants[{i}].tenant_id",
+                    f"duplicate tenant {t.tenant_id} (also tenants[{seen_t[t.tenant_id]}])",
+                )
             seen_t[t.tenant_id] = i
             for s in t.subscriptions:
                 if s.subscription_id in seen_s:
-                    raise self.fail(f"tenants[{i}].subscriptions",
-                                    f"subscription {s.subscription_id} also belongs to "
-                                    f"tenants[{seen_s[s.subscription_id]}]")
+                    raise self.fail(
+                        f"tenants[{i}].subscriptions",
+                        f"subscription {s.subscription_id} also belongs to "
+                        f"tenants[{seen_s[s.subscription_id]}]",
+                    )
                 seen_s[s.subscription_id] = i
 
     def tenant(self, raw: Any, path: str, partners: dict[str, Partner]) -> Tenant:
-        m = self.mapping(raw, path, ("tenant_id",), (
-            "name", "management_groups", "subscriptions", "principals", "custom_roles",
-            "role_assignments", "eligible_assignments"))
+        m = self.mapping(
+            raw,
+            path,
+            ("tenant_id",),
+            (
+                "name",
+                "management_groups",
+                "subscriptions",
+                "principals",
+                "custom_roles",
+                "role_assignments",
+                "eligible_assignments",
+            ),
+        )
         tid = self.guid(m["tenant_id"], f"{path}.tenant_id")
         name = self.text(m.get("name", tid), f"{path}.name")
         mgs = self.management_groups(m.get("management_groups"), f"{path}.management_groups", tid)
-        subs = [self.subscription(r, f"{path}.subscriptions[{i}]", tid, mgs)
-                for i, r in enumerate(self.seq(m.get("subscriptions"), f"{path}.subscriptions"))]
+        subs = [
+            self.subscription(r, f"{path}.subscriptions[{i}]", tid, mgs)
+            for i, r in enumerate(self.seq(m.get("subscriptions"), f"{path}.subscriptions"))
+        ]
         principals = self.principals(m.get("principals"), f"{path}.principals", partners)
         roles = self.custom_roles(m.get("custom_roles"), f"{path}.custom_roles", tid)
-        ctx = _TenantCtx(tid, mgs, {s.subscription_id: s for s in subs},
-                         {p.object_id: p for p in principals}, roles)
+        ctx = _TenantCtx(
+            tid, mgs, {s.subscription_id: s for s in subs}, {p.object_id: p for p in principals}, roles
+        )
         active = self.assignments(m.get("role_assignments"), f"{path}.role_assignments", ctx)
         eligible = self.assignments(m.get("eligible_assignments"), f"{path}.eligible_assignments", ctx)
-        subs = [Subscription(s.subscription_id, s.name, s.management_group,
-                             tuple(sorted(set(s.resource_groups) | ctx.rgs_seen.get(s.subscription_id, set()),
-                                          key=str.lower)), s.state) for s in subs]
-        return Tenant(tid, name, mgs, tuple(subs), principals, tuple(roles.values()),
-                      active, eligible)
+        subs = [
+            Subscription(
+                s.subscription_id,
+                s.name,
+                s.management_group,
+                tuple(
+                    sorted(set(s.resource_groups) | ctx.rgs_seen.get(s.subscription_id, set()), key=str.lower)
+                ),
+                s.state,
+            )
+            for s in subs
+        ]
+        return Tenant(tid, name, mgs, tuple(subs), principals, tuple(roles.values()), active, eligible)
 
     def management_groups(self, raw: Any, path: str, tid: str) -> dict[str, str]:
         parents: dict[str, str | None] = {}
@@ -292,16 +323,19 @@ class _Parser:
         return result
 
     def subscription(self, raw: Any, path: str, tid: str, mgs: dict[str, str]) -> Subscription:
-        m = self.mapping(raw, path, ("subscription_id",),
-                         ("name", "management_group", "resource_groups", "state"))
+        m = self.mapping(
+            raw, path, ("subscription_id",), ("name", "management_group", "resource_groups", "state")
+        )
         sid = self.guid(m["subscription_id"], f"{path}.subscription_id")
         mg = m.get("management_group")
         if mg is None or str(mg).lower() == tid:
             mg = tid
         elif mg not in mgs:
             raise self.fail(f"{path}.management_group", f"unknown management group {mg!r}")
-        rgs = tuple(self.text(r, f"{path}.resource_groups[{i}]")
-                    for i, r in enumerate(self.seq(m.get("resource_groups"), f"{path}.resource_groups")))
+        rgs = tuple(
+            self.text(r, f"{path}.resource_groups[{i}]")
+            for i, r in enumerate(self.seq(m.get("resource_groups"), f"{path}.resource_groups"))
+        )
         state = m.get("state", "Enabled")
         if state not in ("Enabled", "Warned", "PastDue", "Disabled", "Deleted"):
             raise self.fail(f"{path}.state", f"unknown subscription state {state!r}")
@@ -314,27 +348,43 @@ class _Parser:
         for i, r in enumerate(self.seq(raw, path)):
             p = self.principal(r, f"{path}[{i}]", partners)
             if p.object_id in by_oid:
-                raise self.fail(f"{path}[{i}].object_id",
-                                f"duplicate object id (also {path}[{by_oid[p.object_id]}])")
+                raise self.fail(
+                    f"{path}[{i}].object_id", f"duplicate object id (also {path}[{by_oid[p.object_id]}])"
+                )
             by_oid[p.object_id] = i
             if p.app_id:
                 if p.app_id in by_app:
-                    raise self.fail(f"{path}[{i}].app_id",
-                                    f"duplicate app id (also {path}[{by_app[p.app_id]}])")
+                    raise self.fail(
+                        f"{path}[{i}].app_id", f"duplicate app id (also {path}[{by_app[p.app_id]}])"
+                    )
                 by_app[p.app_id] = i
             out.append(p)
         for i, p in enumerate(out):
             for j, g in enumerate(p.member_of):
                 target = by_oid.get(g)
                 if target is None or out[target].type != "Group":
-                    raise self.fail(f"{path}[{i}].member_of[{j}]",
-                                    f"{g} is not a Group principal of this tenant")
+                    raise self.fail(
+                        f"{path}[{i}].member_of[{j}]", f"{g} is not a Group principal of this tenant"
+                    )
         return tuple(out)
 
     def principal(self, raw: Any, path: str, partners: dict[str, Partner]) -> Principal:
-        m = self.mapping(raw, path, ("object_id", "type"), (
-            "name", "app_id", "secret", "enabled", "member_of", "pal", "managed_identity",
-            "federated_credentials", "certificate"))
+        m = self.mapping(
+            raw,
+            path,
+            ("object_id", "type"),
+            (
+                "name",
+                "app_id",
+                "secret",
+                "enabled",
+                "member_of",
+                "pal",
+                "managed_identity",
+                "federated_credentials",
+                "certificate",
+            ),
+        )
         oid = self.guid(m["object_id"], f"{path}.object_id")
         ptype = m["type"]
         if ptype not in PRINCIPAL_TYPES:
@@ -344,8 +394,9 @@ class _Parser:
             if key in m and not is_sp:
                 raise self.fail(f"{path}.{key}", f"only a ServicePrincipal has {key}")
         if is_sp and "app_id" not in m:
-            raise self.fail(f"{path}.app_id",
-                            "required key is missing (the client id a ServicePrincipal signs in with)")
+            raise self.fail(
+                f"{path}.app_id", "required key is missing (the client id a ServicePrincipal signs in with)"
+            )
         link = None
         if "pal" in m:
             if ptype == "Group":
@@ -353,17 +404,24 @@ class _Parser:
             pal = self.mapping(m["pal"], f"{path}.pal", ("partner_id",), ())
             link = self.partner_id(pal["partner_id"], f"{path}.pal.partner_id")
             if partners and link not in partners:
-                raise self.fail(f"{path}.pal.partner_id",
-                                f"partner id {link} is not in the estate's partners")
-        fics = tuple(self.federated(r, f"{path}.federated_credentials[{i}]") for i, r in
-                     enumerate(self.seq(m.get("federated_credentials"), f"{path}.federated_credentials")))
+                raise self.fail(
+                    f"{path}.pal.partner_id", f"partner id {link} is not in the estate's partners"
+                )
+        fics = tuple(
+            self.federated(r, f"{path}.federated_credentials[{i}]")
+            for i, r in enumerate(self.seq(m.get("federated_credentials"), f"{path}.federated_credentials"))
+        )
         return Principal(
-            object_id=oid, type=ptype, name=self.text(m.get("name", oid), f"{path}.name"),
+            object_id=oid,
+            type=ptype,
+            name=self.text(m.get("name", oid), f"{path}.name"),
             app_id=self.guid(m["app_id"], f"{path}.app_id") if is_sp else None,
             secret=self.text(m["secret"], f"{path}.secret") if "secret" in m else None,
             enabled=self.boolean(m.get("enabled", True), f"{path}.enabled"),
-            member_of=tuple(self.guid(g, f"{path}.member_of[{j}]")
-                            for j, g in enumerate(self.seq(m.get("member_of"), f"{path}.member_of"))),
+            member_of=tuple(
+                self.guid(g, f"{path}.member_of[{j}]")
+                for j, g in enumerate(self.seq(m.get("member_of"), f"{path}.member_of"))
+            ),
             link_partner_id=link,
             managed_identity=self.boolean(m.get("managed_identity", False), f"{path}.managed_identity"),
             federated_credentials=fics,
@@ -377,7 +435,8 @@ class _Parser:
         return FederatedCredential(
             subject=self.text(m["subject"], f"{path}.subject"),
             issuer_tenant_id=self.guid(m["issuer_tenant_id"], f"{path}.issuer_tenant_id")
-            if "issuer_tenant_id" in m else None,
+            if "issuer_tenant_id" in m
+            else None,
             issuer=self.text(m["issuer"], f"{path}.issuer") if "issuer" in m else None,
             audience=self.text(m.get("audience", "api://AzureADTokenExchange"), f"{path}.audience"),
         )
@@ -397,15 +456,20 @@ class _Parser:
             sha1_thumbprint=b64(hashlib.sha1(der).digest()),
             sha256_thumbprint=b64(hashlib.sha256(der).digest()),
             public_key_pem=cert.public_key().public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            ),
         )
 
     def custom_roles(self, raw: Any, path: str, tid: str) -> dict[str, Role]:
         roles: dict[str, Role] = {}
         for i, r in enumerate(self.seq(raw, path)):
             p = f"{path}[{i}]"
-            m = self.mapping(r, p, ("role_id", "name"),
-                             ("actions", "not_actions", "data_actions", "not_data_actions", "description"))
+            m = self.mapping(
+                r,
+                p,
+                ("role_id", "name"),
+                ("actions", "not_actions", "data_actions", "not_data_actions", "description"),
+            )
             rid = self.guid(m["role_id"], f"{p}.role_id")
             name = self.text(m["name"], f"{p}.name")
             if rid in roles or rid in BUILTIN_BY_ID:
@@ -414,12 +478,18 @@ class _Parser:
                 raise self.fail(f"{p}.name", f"role name {name!r} is already taken")
             kinds = ("actions", "not_actions", "data_actions", "not_data_actions")
             lists = [self.strings(m, k, p) for k in kinds]
-            roles[rid] = Role(rid, name, False, *lists, description=str(m.get("description", "")),
-                              assignable_scopes=(f"/providers/Microsoft.Management/managementGroups/{tid}",))
+            roles[rid] = Role(
+                rid,
+                name,
+                False,
+                *lists,
+                description=str(m.get("description", "")),
+                assignable_scopes=(f"/providers/Microsoft.Management/managementGroups/{tid}",),
+            )
         return roles
 
     def assignments(self, raw: Any, path: str, ctx: _TenantCtx) -> tuple[Assignment, ...]:
-        kind = path.rsplit(".", 1)[-1]      # role_assignments | eligible_assignments: ids differ by kind
+        kind = path.rsplit(".", 1)[-1]  # role_assignments | eligible_assignments: ids differ by kind
         out: list[Assignment] = []
         ids: set[str] = set()
         for i, r in enumerate(self.seq(raw, path)):
@@ -430,8 +500,11 @@ class _Parser:
                 raise self.fail(f"{p}.principal", f"{principal} is not a principal of this tenant")
             role_id = self.role_ref(m["role"], f"{p}.role", ctx.roles)
             scope = self.scope(m["scope"], f"{p}.scope", ctx)
-            aid = (self.guid(m["id"], f"{p}.id") if "id" in m else
-                   str(uuid.uuid5(_ASSIGNMENT_NS, f"{kind}|{principal}|{role_id}|{scope.lower()}")))
+            aid = (
+                self.guid(m["id"], f"{p}.id")
+                if "id" in m
+                else str(uuid.uuid5(_ASSIGNMENT_NS, f"{kind}|{principal}|{role_id}|{scope.lower()}"))
+            )
             if aid in ids:
                 raise self.fail(p, "duplicate assignment (same principal, role and scope, or same id)")
             ids.add(aid)
@@ -445,11 +518,13 @@ class _Parser:
                 return s.lower()
             raise self.fail(path, f"role id {s} is neither built in nor a custom role of this tenant")
         role = BUILTIN_BY_NAME.get(s.lower()) or next(
-            (r for r in custom.values() if r.name.lower() == s.lower()), None)
+            (r for r in custom.values() if r.name.lower() == s.lower()), None
+        )
         if role is None:
             builtins = ", ".join(sorted(r.name for r in BUILTIN_BY_ID.values()))
-            raise self.fail(path, f"unknown role {s!r} (built-in roles: {builtins}; "
-                                  "or a custom role of this tenant)")
+            raise self.fail(
+                path, f"unknown role {s!r} (built-in roles: {builtins}; or a custom role of this tenant)"
+            )
         return role.role_id
 
     def scope(self, v: Any, path: str, ctx: _TenantCtx) -> str:
@@ -478,8 +553,11 @@ class _Parser:
                     return canonical
                 if len(parts) >= 9 and low[5] == "providers" and all(parts[5:]):
                     return canonical + "/" + "/".join(parts[5:])
-        raise self.fail(path, f"not an ARM scope: {s!r} (expected /, a management group, a subscription, "
-                              "a resource group or a resource)")
+        raise self.fail(
+            path,
+            f"not an ARM scope: {s!r} (expected /, a management group, a subscription, "
+            "a resource group or a resource)",
+        )
 
     def faults(self, raw: Any, tenant_ids: set[str]) -> tuple[Throttle | None, tuple[FailRule, ...]]:
         if raw is None:
@@ -489,41 +567,71 @@ class _Parser:
         if "throttle" in m:
             t = m["throttle"]
             if t is False or t is None:
-                throttle = None          # `throttle: false` turns ARM throttling off
+                throttle = None  # `throttle: false` turns ARM throttling off
             else:
-                tm = self.mapping(t, "faults.throttle", (), (
-                    "reads_burst", "reads_per_second", "writes_burst", "writes_per_second"))
+                tm = self.mapping(
+                    t,
+                    "faults.throttle",
+                    (),
+                    ("reads_burst", "reads_per_second", "writes_burst", "writes_per_second"),
+                )
                 d = Throttle()
                 throttle = Throttle(
-                    self.number(tm.get("reads_burst", d.reads_burst), "faults.throttle.reads_burst",
-                                integer=True, low=1, high=10**9),
-                    self.number(tm.get("reads_per_second", d.reads_per_second),
-                                "faults.throttle.reads_per_second", integer=False, low=0.001, high=10**9),
-                    self.number(tm.get("writes_burst", d.writes_burst), "faults.throttle.writes_burst",
-                                integer=True, low=1, high=10**9),
-                    self.number(tm.get("writes_per_second", d.writes_per_second),
-                                "faults.throttle.writes_per_second", integer=False, low=0.001, high=10**9),
+                    self.number(
+                        tm.get("reads_burst", d.reads_burst),
+                        "faults.throttle.reads_burst",
+                        integer=True,
+                        low=1,
+                        high=10**9,
+                    ),
+                    self.number(
+                        tm.get("reads_per_second", d.reads_per_second),
+                        "faults.throttle.reads_per_second",
+                        integer=False,
+                        low=0.001,
+                        high=10**9,
+                    ),
+                    self.number(
+                        tm.get("writes_burst", d.writes_burst),
+                        "faults.throttle.writes_burst",
+                        integer=True,
+                        low=1,
+                        high=10**9,
+                    ),
+                    self.number(
+                        tm.get("writes_per_second", d.writes_per_second),
+                        "faults.throttle.writes_per_second",
+                        integer=False,
+                        low=0.001,
+                        high=10**9,
+                    ),
                 )
         rules = []
         for i, r in enumerate(self.seq(m.get("fail"), "faults.fail")):
             p = f"faults.fail[{i}]"
-            fm = self.mapping(r, p, ("match", "status"), (
-                "tenant_id", "principal", "method", "times", "code", "message", "retry_after", "delay_ms"))
+            fm = self.mapping(
+                r,
+                p,
+                ("match", "status"),
+                ("tenant_id", "principal", "method", "times", "code", "message", "retry_after", "delay_ms"),
+            )
             tid = self.guid(fm["tenant_id"], f"{p}.tenant_id") if "tenant_id" in fm else None
             if tid is not None and tid not in tenant_ids:
                 raise self.fail(f"{p}.tenant_id", f"tenant {tid} is not in the estate")
-            rules.append(FailRule(
-                match=self.text(fm["match"], f"{p}.match"),
-                status=self.number(fm["status"], f"{p}.status", integer=True, low=400, high=599),
-                tenant_id=tid,
-                principal=self.guid(fm["principal"], f"{p}.principal") if "principal" in fm else None,
-                method=self.text(fm["method"], f"{p}.method").upper() if "method" in fm else None,
-                times=self.opt(fm, "times", p, self.number, integer=True, low=1, high=10**9),
-                code=self.opt(fm, "code", p, self.text),
-                message=self.opt(fm, "message", p, self.text),
-                retry_after=self.opt(fm, "retry_after", p, self.number, integer=True, low=0, high=3600),
-                delay_ms=self.opt(fm, "delay_ms", p, self.number, integer=True, low=0, high=600_000) or 0,
-            ))
+            rules.append(
+                FailRule(
+                    match=self.text(fm["match"], f"{p}.match"),
+                    status=self.number(fm["status"], f"{p}.status", integer=True, low=400, high=599),
+                    tenant_id=tid,
+                    principal=self.guid(fm["principal"], f"{p}.principal") if "principal" in fm else None,
+                    method=self.text(fm["method"], f"{p}.method").upper() if "method" in fm else None,
+                    times=self.opt(fm, "times", p, self.number, integer=True, low=1, high=10**9),
+                    code=self.opt(fm, "code", p, self.text),
+                    message=self.opt(fm, "message", p, self.text),
+                    retry_after=self.opt(fm, "retry_after", p, self.number, integer=True, low=0, high=3600),
+                    delay_ms=self.opt(fm, "delay_ms", p, self.number, integer=True, low=0, high=600_000) or 0,
+                )
+            )
         return throttle, tuple(rules)
 
 

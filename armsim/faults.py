@@ -7,9 +7,17 @@ from dataclasses import dataclass
 from armsim.estate import FailRule
 
 DEFAULT_CODES = {
-    400: "BadRequest", 401: "AuthenticationFailed", 403: "AuthorizationFailed", 404: "NotFound",
-    408: "RequestTimeout", 409: "Conflict", 429: "TooManyRequests", 500: "InternalServerError",
-    502: "BadGateway", 503: "ServiceUnavailable", 504: "GatewayTimeout",
+    400: "BadRequest",
+    401: "AuthenticationFailed",
+    403: "AuthorizationFailed",
+    404: "NotFound",
+    408: "RequestTimeout",
+    409: "Conflict",
+    429: "TooManyRequests",
+    500: "InternalServerError",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+    504: "GatewayTimeout",
 }
 
 
@@ -27,8 +35,15 @@ class FaultPlan:
         self.rules = rules
         self._fired = [0] * len(rules)
 
-    def pick(self, *, path: str, operation: str, method: str, tenant_id: str | None,
-             principal: tuple[str, ...] = ()) -> Injected | None:
+    def pick(
+        self,
+        *,
+        path: str,
+        operation: str,
+        method: str,
+        tenant_id: str | None,
+        principal: tuple[str, ...] = (),
+    ) -> Injected | None:
         low_path = path.lower()
         for i, rule in enumerate(self.rules):
             if rule.times is not None and self._fired[i] >= rule.times:

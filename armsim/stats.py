@@ -17,15 +17,36 @@ class Stats:
         self.by_status: Counter[int] = Counter()
         self.recent: deque[dict[str, Any]] = deque(maxlen=self._keep)
 
-    def record(self, operation: str, status: int, *, method: str, path: str, query: dict[str, str],
-               tenant_id: str | None, principal_id: str | None) -> None:
+    def record(
+        self,
+        operation: str,
+        status: int,
+        *,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        tenant_id: str | None,
+        principal_id: str | None,
+    ) -> None:
         """Count one answered request. The log never holds headers, bodies, secrets or tokens."""
         self.total += 1
         self.by_operation[operation] += 1
         self.by_status[status] += 1
-        self.recent.append({"operation": operation, "status": status, "method": method, "path": path,
-                            "query": query, "tenant_id": tenant_id, "principal_id": principal_id})
+        self.recent.append(
+            {
+                "operation": operation,
+                "status": status,
+                "method": method,
+                "path": path,
+                "query": query,
+                "tenant_id": tenant_id,
+                "principal_id": principal_id,
+            }
+        )
 
     def snapshot(self) -> dict[str, Any]:
-        return {"total": self.total, "by_operation": dict(sorted(self.by_operation.items())),
-                "by_status": {str(k): v for k, v in sorted(self.by_status.items())}}
+        return {
+            "total": self.total,
+            "by_operation": dict(sorted(self.by_operation.items())),
+            "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
+        }

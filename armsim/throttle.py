@@ -14,7 +14,7 @@ from armsim.estate import Throttle
 class Decision:
     allowed: bool
     remaining: int
-    retry_after: int            # whole seconds until one token is back (0 when allowed)
+    retry_after: int  # whole seconds until one token is back (0 when allowed)
 
 
 class Buckets:
@@ -23,13 +23,16 @@ class Buckets:
     def __init__(self, limits: Throttle | None, clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
         self.clock = clock
-        self._state: dict[tuple[str, str, str], list[float]] = {}   # key -> [tokens, last refill]
+        self._state: dict[tuple[str, str, str], list[float]] = {}  # key -> [tokens, last refill]
 
     def take(self, tenant_id: str, principal_id: str, kind: str) -> Decision:
         if self.limits is None:
             return Decision(True, 0, 0)
-        burst, rate = ((self.limits.reads_burst, self.limits.reads_per_second) if kind == "read"
-                       else (self.limits.writes_burst, self.limits.writes_per_second))
+        burst, rate = (
+            (self.limits.reads_burst, self.limits.reads_per_second)
+            if kind == "read"
+            else (self.limits.writes_burst, self.limits.writes_per_second)
+        )
         now = self.clock()
         state = self._state.setdefault((tenant_id, principal_id, kind), [float(burst), now])
         tokens = min(float(burst), state[0] + (now - state[1]) * rate)

@@ -58,18 +58,40 @@ class TokenService:
         self._key = secrets.token_bytes(32)
         self._verified: dict[str, Claims] = {}
 
-    def issue(self, *, tenant_id: str, object_id: str, app_id: str, audience: str,
-              appidacr: str = "1", version: str = "1.0", lifetime: int | None = None) -> tuple[str, int]:
+    def issue(
+        self,
+        *,
+        tenant_id: str,
+        object_id: str,
+        app_id: str,
+        audience: str,
+        appidacr: str = "1",
+        version: str = "1.0",
+        lifetime: int | None = None,
+    ) -> tuple[str, int]:
         """A signed token and its lifetime in seconds."""
         now = int(time.time())
         life = self.lifetime if lifetime is None else lifetime
-        iss = (f"{self.issuer_base}/{tenant_id}/v2.0" if version == "2.0"
-               else f"{self.issuer_base}/{tenant_id}/")
+        iss = (
+            f"{self.issuer_base}/{tenant_id}/v2.0" if version == "2.0" else f"{self.issuer_base}/{tenant_id}/"
+        )
         claims = {
-            "aud": audience, "iss": iss, "iat": now, "nbf": now, "exp": now + life,
-            "appid": app_id, "appidacr": appidacr, "azp": app_id, "idp": iss.rstrip("/"), "idtyp": "app",
-            "oid": object_id, "sub": object_id, "tid": tenant_id, "uti": uuid.uuid4().hex[:22],
-            "ver": version, "xms_tcdt": 1600000000,
+            "aud": audience,
+            "iss": iss,
+            "iat": now,
+            "nbf": now,
+            "exp": now + life,
+            "appid": app_id,
+            "appidacr": appidacr,
+            "azp": app_id,
+            "idp": iss.rstrip("/"),
+            "idtyp": "app",
+            "oid": object_id,
+            "sub": object_id,
+            "tid": tenant_id,
+            "uti": uuid.uuid4().hex[:22],
+            "ver": version,
+            "xms_tcdt": 1600000000,
         }
         header = {"typ": "JWT", "alg": "RS256", "kid": "armsim"}
         signing_input = f"{b64url(_dumps(header))}.{b64url(_dumps(claims))}"
@@ -83,15 +105,16 @@ class TokenService:
         claims = self._verified.get(token)
         if claims is None:
             claims = self._check_signature(token)
-            if len(self._verified) > 100_000:      # bounded: a long soak must not grow memory
+            if len(self._verified) > 100_000:  # bounded: a long soak must not grow memory
                 self._verified.clear()
             self._verified[token] = claims
         if claims.exp <= time.time():
             expired = time.strftime("%m/%d/%Y %I:%M:%S %p", time.gmtime(claims.exp))
             now = time.strftime("%m/%d/%Y %I:%M:%S %p", time.gmtime())
-            raise TokenError("ExpiredAuthenticationToken",
-                             f"The access token expiry UTC time '{expired}' is earlier than current UTC "
-                             f"time '{now}'.")
+            raise TokenError(
+                "ExpiredAuthenticationToken",
+                f"The access token expiry UTC time '{expired}' is earlier than current UTC time '{now}'.",
+            )
         return claims
 
     def _check_signature(self, token: str) -> Claims:
@@ -103,8 +126,9 @@ class TokenService:
             raise invalid
         try:
             c = json.loads(b64url_decode(parts[1]))
-            return Claims(c["tid"], c["oid"], c["appid"], c["aud"], c["iss"], int(c["iat"]), int(c["exp"]),
-                          c["sub"])
+            return Claims(
+                c["tid"], c["oid"], c["appid"], c["aud"], c["iss"], int(c["iat"]), int(c["exp"]), c["sub"]
+            )
         except (ValueError, KeyError, TypeError):
             raise invalid from None
 

@@ -1,0 +1,101 @@
+"""`python -m armsim serve --estate FILE ...` (design.md §10) and `python -m armsim validate`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+from armsim.estate import EstateError, load_estate
+from armsim.server import DEFAULT_PAGE_SIZE, Simulator, start
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m armsim", description="Local HTTPS simulator of Azure Resource Manager and Entra ID."
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="serve an estate until interrupted")
+    s.add_argument("--estate", required=True, type=Path, help="estate YAML file")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
+    s.add_argument("--latency-ms", type=int, default=0, help="delay added to every request")
+    s.add_argument("--cloud-out", type=Path, help="also write the ready JSON object to this file")
+    s.add_argument(
+        "--page-size",
+        type=int,
+        default=DEFAULT_PAGE_SIZE,
+        help=f"items per page of every list (default {DEFAULT_PAGE_SIZE})",
+    )
+    s.add_argument("--token-lifetime", type=int, default=3599, help="access token lifetime in seconds")
+    v = sub.add_parser("validate", help="check an estate file and summarise it")
+    v.add_argument("--estate", required=True, type=Path)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        estate = load_estate(args.estate)
+    except EstateError as e:
+        print(f"armsim: {e}", file=sys.stderr)
+        return 2
+    if args.command == "validate":
+        n_principals = sum(len(t.principals) for t in estate.tenants)
+        print(
+            f"{args.estate}: ok: {len(estate.tenants)} tenants, {n_principals} principals, "
+            f"{len(estate.partners)} partners"
+        )
+        return 0
+    for name, value, low in (
+        ("--port", args.port, 0),
+        ("--latency-ms", args.latency_ms, 0),
+        ("--page-size", args.page_size, 1),
+        ("--token-lifetime", args.token_lifetime, 1),
+    ):
+        if value < low or (name == "--port" and value > 65535):
+            print(f"armsim: {name}: out of range: {value}", file=sys.stderr)
+            return 2
+    sim = Simulator(
+        estate, page_size=args.page_size, latency_ms=args.latency_ms, token_lifetime=args.token_lifetime
+    )
+    ca_dir = Path(tempfile.mkdtemp(prefix="armsim-"))
+    try:
+        return asyncio.run(_serve(sim, args, ca_dir))
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        shutil.rmtree(ca_dir, ignore_errors=True)
+
+
+async def _serve(sim: Simulator, args: argparse.Namespace, ca_dir: Path) -> int:
+    try:
+        runner, cloud = await start(sim, host=args.host, port=args.port, ca_dir=ca_dir)
+    except OSError as e:
+        print(f"armsim: cannot listen on {args.host}:{args.port}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    ready = json.dumps(cloud.to_dict())
+    if args.cloud_out:
+        try:
+            args.cloud_out.write_text(ready + "\n", encoding="utf-8")
+        except OSError as e:
+            print(f"armsim: cannot write --cloud-out {args.cloud_out}: {e.strerror or e}", file=sys.stderr)
+            await runner.cleanup()
+            return 2
+    print(ready, flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
