@@ -92,7 +92,7 @@ def test_suppression_rules_include_expired_ones_for_the_store() -> None:
     assert rules == (
         model.Suppression("excessive_privilege", FABRIKAM, "ops-app",
                           "Owner needed for landing-zone rollout until March", "ops-lead@contoso.example",
-                          date(2027, 3, 31)),
+                          date(2099, 3, 31)),
         model.Suppression("customer_approval_missing", NORTHWIND, None, "Approval being signed",
                           "ops-lead@contoso.example", date(2026, 1, 31)),
     )
@@ -146,11 +146,11 @@ def test_env_defaults_to_the_process_environment(monkeypatch: pytest.MonkeyPatch
 
 
 def test_parse_registry_accepts_a_json_body_with_string_dates() -> None:
-    doc = json.loads(json.dumps(valid_doc(), default=str))   # dates become "2027-03-31"
+    doc = json.loads(json.dumps(valid_doc(), default=str))   # dates become "2099-03-31"
 
     reg = parse_registry(doc, env=ENV)
 
-    assert reg.suppressions[0].expires == date(2027, 3, 31)
+    assert reg.suppressions[0].expires == date(2099, 3, 31)
     assert reg.source == "<registry>"
 
 
