@@ -1,0 +1,89 @@
+"""Table Storage (findings lifecycle, runs, tenant status) and the tenants queue.
+
+`Store` is the one object the service and the CLI hold: `async with Store.open(config) as store:`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from pal_audit.store.findings import FindingsTable
+from pal_audit.store.queues import POISON_QUEUE, TENANTS_QUEUE, BadMessage, TenantMessage, TenantQueue
+from pal_audit.store.runs import RunRecord, RunsTable, UnknownRun, new_run_id
+from pal_audit.store.tables import (
+    DEFAULT_CLIENT_OPTIONS,
+    FINDINGS_TABLE,
+    RUNS_TABLE,
+    TABLES,
+    TENANT_STATUS_TABLE,
+    StorageConfig,
+    StoreConflict,
+    StoreError,
+    StoreUnavailable,
+)
+from pal_audit.store.tenant_status import TenantStatusTable
+
+__all__ = [
+    "FINDINGS_TABLE", "POISON_QUEUE", "RUNS_TABLE", "TENANTS_QUEUE", "TENANT_STATUS_TABLE", "BadMessage",
+    "RunRecord", "StorageConfig", "Store", "StoreConflict", "StoreError", "StoreUnavailable",
+    "TenantMessage", "UnknownRun", "new_run_id",
+]
+
+_ensured: set[str] = set()      # accounts whose tables this process has already created
+
+
+class Store:
+    """The three tables and the queue over one storage account."""
+
+    def __init__(self, config: StorageConfig, **client_options: Any) -> None:
+        from azure.data.tables.aio import TableServiceClient
+        from azure.storage.queue import TextBase64DecodePolicy, TextBase64EncodePolicy
+        from azure.storage.queue.aio import QueueClient
+
+        self.config = config
+        options = {**DEFAULT_CLIENT_OPTIONS, **client_options}
+        queue_options = {**options, "message_encode_policy": TextBase64EncodePolicy(),
+                         "message_decode_policy": TextBase64DecodePolicy()}
+        self._credential = None
+        if config.connection_string:
+            self.service = TableServiceClient.from_connection_string(config.connection_string, **options)
+            queue = QueueClient.from_connection_string(config.connection_string, TENANTS_QUEUE,
+                                                       **queue_options)
+        else:
+            self._credential = config.credential()
+            self.service = TableServiceClient(config.table_endpoint, credential=self._credential, **options)
+            queue = QueueClient(config.queue_endpoint, TENANTS_QUEUE, credential=self._credential,
+                                **queue_options)
+        self.findings = FindingsTable(self.service.get_table_client(FINDINGS_TABLE))
+        self.runs = RunsTable(self.service.get_table_client(RUNS_TABLE))
+        self.status = TenantStatusTable(self.service.get_table_client(TENANT_STATUS_TABLE))
+        self.queue = TenantQueue(queue)
+
+    @classmethod
+    def from_connection_string(cls, connection_string: str, **client_options: Any) -> Store:
+        return cls(StorageConfig(connection_string=connection_string), **client_options)
+
+    async def ensure_tables(self) -> None:
+        """Create the tables once per process (a create costs a round trip even when they exist)."""
+        from azure.core.exceptions import ResourceExistsError
+
+        key = self.service.url
+        if key in _ensured:
+            return
+        for name in TABLES:
+            with contextlib.suppress(ResourceExistsError):
+                await self.service.create_table(name)
+        _ensured.add(key)
+
+    async def close(self) -> None:
+        await self.service.close()
+        await self.queue.client.close()
+        if self._credential is not None:
+            await self._credential.close()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

@@ -1,0 +1,151 @@
+"""PalFindings: PartitionKey = tenant_id, RowKey = finding_id (design.md §7).
+
+A tenant's write is: read its partition, plan (pure, `lifecycle.plan`), hand the transitions to
+`on_changes` (the alerts outbox) *before* committing, then commit in ≤100-operation transactions
+where every operation is conditional on the state it was planned from (create = must not exist,
+update = If-Match etag). If another invocation wrote in between, the transaction fails as a
+whole and the plan is recomputed from the fresh state, so no transition is produced twice.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from pal_audit.model import Finding, FindingChange, Severity, Status, TenantSnapshot
+from pal_audit.store import entities
+from pal_audit.store.lifecycle import Row, Write, plan
+from pal_audit.store.tables import StoreConflict
+
+# Columns a findings query may filter on, by API name: column names never come from user input.
+QUERY_COLUMNS = {"tenant_id": "PartitionKey", "status": "status", "check_id": "check_id",
+                 "severity": "severity"}
+OnChanges = Callable[[list[FindingChange]], Awaitable[None] | None]
+_TEXT_FIELDS = ("title", "detail", "remediation")
+
+
+async def maybe_await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+def fit_finding(f: Finding) -> Finding:
+    """The finding as it will be stored: free text trimmed to the 64 KiB string limit."""
+    trimmed = {k: entities.fit_text(getattr(f, k)) for k in _TEXT_FIELDS}
+    if f.suppression is not None:
+        trimmed["suppression"] = entities.fit_text(f.suppression, 4096)
+    return replace(f, **trimmed)
+
+
+def to_entity(finding_id: str, row: Row) -> dict[str, Any]:
+    f = row.finding
+    return entities.encode({
+        "PartitionKey": f.tenant_id, "RowKey": finding_id,
+        "check_id": f.check_id, "severity": f.severity.value, "tenant_id": f.tenant_id,
+        "principal_id": f.principal_id, "identity": f.identity, "title": f.title, "detail": f.detail,
+        "remediation": f.remediation, "qualifier": f.qualifier, "status": f.status.value,
+        "suppression": f.suppression, "first_seen": row.first_seen, "last_seen": row.last_seen,
+        "resolved_at": row.resolved_at, "reopened_count": row.reopened_count,
+        "last_run_id": row.last_run_id,
+    })
+
+
+def from_entity(entity: Mapping[str, Any]) -> Row:
+    e = entities.decode(entity)
+    finding = Finding(
+        check_id=e["check_id"], severity=Severity(e["severity"]), tenant_id=e["tenant_id"],
+        principal_id=e["principal_id"], identity=e["identity"], title=e.get("title", ""),
+        detail=e.get("detail", ""), remediation=e.get("remediation", ""), qualifier=e.get("qualifier", ""),
+        status=Status(e["status"]), suppression=e.get("suppression"),
+    )
+    etag = getattr(entity, "metadata", {}).get("etag")
+    return Row(finding, first_seen=e["first_seen"], last_seen=e["last_seen"],
+               resolved_at=e.get("resolved_at"), reopened_count=int(e.get("reopened_count", 0)),
+               last_run_id=e.get("last_run_id", ""), etag=etag)
+
+
+def public_dict(entity: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored finding as the HTTP API and the CLI show it (design.md §6 fields + lifecycle)."""
+    row = from_entity(entity)
+    out: dict[str, Any] = {**row.finding.to_dict(), "finding_id": entity["RowKey"]}
+    out.update(first_seen=row.first_seen.isoformat(), last_seen=row.last_seen.isoformat(),
+               resolved_at=row.resolved_at.isoformat() if row.resolved_at else None,
+               reopened_count=row.reopened_count, last_run_id=row.last_run_id,
+               suppression=row.finding.suppression)
+    return out
+
+
+def _is_conflict(exc: BaseException) -> bool:
+    from azure.core.exceptions import HttpResponseError
+
+    return isinstance(exc, HttpResponseError) and exc.status_code in (404, 409, 412)
+
+
+class FindingsTable:
+    def __init__(self, client: Any) -> None:
+        self.client = client        # azure.data.tables.aio.TableClient
+
+    async def read_tenant(self, tenant_id: str) -> dict[str, Row]:
+        rows: dict[str, Row] = {}
+        query = self.client.query_entities("PartitionKey eq @pk", parameters={"pk": tenant_id},
+                                           results_per_page=1000)
+        async for entity in query:
+            rows[entity["RowKey"]] = from_entity(entity)
+        return rows
+
+    async def query_page(self, filters: Mapping[str, str], *, page_size: int,
+                         continuation: dict[str, str] | None = None) -> tuple[list[dict[str, Any]], Any]:
+        """One page of findings matching `filters` (equality, ANDed), and the SDK's next token."""
+        clauses = [f"{QUERY_COLUMNS[name]} eq @{name}" for name in filters]
+        if clauses:
+            pager = self.client.query_entities(" and ".join(clauses), parameters=dict(filters),
+                                               results_per_page=page_size)
+        else:
+            pager = self.client.list_entities(results_per_page=page_size)
+        pages = pager.by_page(continuation_token=continuation or None)
+        items: list[dict[str, Any]] = []
+        async for page in pages:
+            items = [public_dict(e) async for e in page]
+            break
+        return items, pages.continuation_token
+
+    async def write_tenant(self, snapshot: TenantSnapshot, findings: Sequence[Finding], run_id: str, *,
+                           at: datetime, on_changes: OnChanges | None = None,
+                           max_attempts: int = 6) -> list[FindingChange]:
+        """Apply one tenant's audit; returns the transitions this call committed."""
+        detected = [fit_finding(f) for f in findings if f.tenant_id == snapshot.tenant_id]
+        committed: list[FindingChange] = []
+        for _ in range(max_attempts):
+            stored = await self.read_tenant(snapshot.tenant_id)
+            writes = plan(snapshot, detected, stored, run_id, at)
+            changes = [w.change for w in writes if w.change is not None]
+            if changes and on_changes is not None:
+                await maybe_await(on_changes(changes))   # outbox first: a crash cannot lose an alert
+            try:
+                await self._commit(writes, committed)
+                return committed
+            except Exception as exc:
+                if not _is_conflict(exc):
+                    raise
+                # Someone else wrote this tenant since we read it: plan again from what is there.
+        raise StoreConflict(f"findings of tenant {snapshot.tenant_id} kept changing under us "
+                            f"({max_attempts} attempts)")
+
+    async def _commit(self, writes: list[Write], committed: list[FindingChange]) -> None:
+        from azure.core import MatchConditions
+        from azure.data.tables import UpdateMode
+
+        ops: list[tuple[Any, ...]] = []
+        by_key = {w.finding_id: w for w in writes}
+        for w in writes:
+            entity = to_entity(w.finding_id, w.row)
+            if w.etag is None:
+                ops.append(("create", entity))
+            else:
+                ops.append(("update", entity, {"mode": UpdateMode.REPLACE, "etag": w.etag,
+                                               "match_condition": MatchConditions.IfNotModified}))
+        for batch in entities.chunk(ops):
+            await self.client.submit_transaction(batch)
+            committed.extend(c for op in batch if (c := by_key[op[1]["RowKey"]].change) is not None)

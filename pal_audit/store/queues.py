@@ -1,0 +1,66 @@
+"""The `pal-audit-tenants` queue: one base64 JSON message per (run, tenant)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pal_audit.store.runs import RUN_ID, TRIGGERS
+
+TENANTS_QUEUE = "pal-audit-tenants"             # contract (design.md §8)
+POISON_QUEUE = TENANTS_QUEUE + "-poison"        # the Functions host's naming
+_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+class BadMessage(ValueError):
+    """A queue message that can never be processed (retrying will not help)."""
+
+
+@dataclass(frozen=True)
+class TenantMessage:
+    run_id: str
+    tenant_id: str
+    trigger: str
+
+    def to_json(self) -> str:
+        return json.dumps({"run_id": self.run_id, "tenant_id": self.tenant_id, "trigger": self.trigger})
+
+    @classmethod
+    def parse(cls, body: bytes | str) -> TenantMessage:
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise BadMessage(f"not JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise BadMessage("not a JSON object")
+        run_id, tenant_id, trigger = data.get("run_id"), data.get("tenant_id"), data.get("trigger")
+        if not isinstance(run_id, str) or not RUN_ID.match(run_id):
+            raise BadMessage(f"bad run_id {run_id!r}")
+        if not isinstance(tenant_id, str) or not _GUID.match(tenant_id.lower()):
+            raise BadMessage(f"bad tenant_id {tenant_id!r}")
+        if trigger not in TRIGGERS:
+            raise BadMessage(f"bad trigger {trigger!r}")
+        return cls(run_id, tenant_id.lower(), trigger)
+
+
+class TenantQueue:
+    """Producer side; the Functions host is the consumer (base64 bodies, its default encoding)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client        # azure.storage.queue.aio.QueueClient with TextBase64EncodePolicy
+        self._ensured = False
+
+    async def ensure(self) -> None:
+        from azure.core.exceptions import ResourceExistsError
+
+        if self._ensured:
+            return
+        with contextlib.suppress(ResourceExistsError):
+            await self.client.create_queue()
+        self._ensured = True
+
+    async def send(self, message: TenantMessage) -> None:
+        await self.client.send_message(message.to_json())
