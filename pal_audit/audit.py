@@ -18,7 +18,7 @@ from typing import Any
 from pal_audit.budget import BudgetedRetryPolicy, Deadline
 from pal_audit.checks import run_checks
 from pal_audit.clouds import Cloud
-from pal_audit.collect import ArmSession, collect_identity
+from pal_audit.collect import ArmSession, Step, collect_identity
 from pal_audit.credentials import ManagedIdentityAssertion, make_credential
 from pal_audit.failures import classify
 from pal_audit.model import AuditError, ErrorReason, Finding, IdentitySnapshot, TenantSnapshot
@@ -146,32 +146,30 @@ class Auditor:
 
     async def _audit_unit(self, tenant: Any, identity_name: str) -> IdentitySnapshot:
         async with self._units:
-            deadline = Deadline(self.unit_budget_seconds)
-            step = "sign-in"
+            step = Step()
             try:
                 async with asyncio.timeout(self.unit_budget_seconds):
-                    if self._assertion is not None:
-                        step = "managed identity assertion"
-                        await self._assertion.refresh()
-                    step = "collection"
-                    own = self._session_for(tenant.tenant_id, identity_name, deadline)
-                    reader = None
-                    if tenant.assignments_via and tenant.assignments_via != identity_name:
-                        reader = self._session_for(tenant.tenant_id, tenant.assignments_via, deadline)
-                    try:
-                        async with own:
-                            if reader is None:
-                                return await collect_identity(tenant.tenant_id, identity_name, own, self.roles)
-                            async with reader:
-                                return await collect_identity(tenant.tenant_id, identity_name, own,
-                                                              self.roles, reader=reader)
-                    finally:
-                        await own.credential.close()
-                        if reader is not None:
-                            await reader.credential.close()
+                    return await self._collect(tenant, identity_name, step)
             except Exception as exc:  # every failure is this unit's audit_error, never the run's
                 return IdentitySnapshot(tenant_id=tenant.tenant_id, identity=identity_name,
-                                        error=classify(exc, step=step))
+                                        error=classify(exc, step=step.name))
+
+    async def _collect(self, tenant: Any, identity_name: str, step: Step) -> IdentitySnapshot:
+        if self._assertion is not None:
+            step.name = "managed identity assertion"
+            await self._assertion.refresh()
+            step.name = "sign-in"
+        deadline = Deadline(self.unit_budget_seconds)
+        via = tenant.assignments_via if tenant.assignments_via != identity_name else None
+        names = [identity_name] + ([via] if via else [])
+        sessions = [self._session_for(tenant.tenant_id, name, deadline) for name in names]
+        try:
+            own, reader = sessions[0], (sessions[1] if via else None)
+            return await collect_identity(tenant.tenant_id, identity_name, own, self.roles,
+                                          reader=reader, step=step)
+        finally:
+            for session in sessions:
+                await session.close()
 
     def _session_for(self, tenant_id: str, identity_name: str, deadline: Deadline) -> ArmSession:
         identity = self.registry.identities[identity_name]

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
+from enum import StrEnum
 from typing import Annotated, NoReturn
 
 import typer
 
-from pal_audit.clouds import CloudError
+from pal_audit.audit import DEFAULT_CONCURRENCY
+from pal_audit.clouds import Cloud, CloudError, load_cloud_file
+from pal_audit.model import Severity
 from pal_audit.registry import Registry, RegistryError, load_registry
+from pal_audit.report import ScanReport, render_table, to_csv, to_json
+from pal_audit.scan import ResultSink, run_scan
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -99,8 +104,137 @@ def validate(
         typer.echo(f"warning: {warning}", err=True)
 
 
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class StoreKind(StrEnum):
+    none = "none"
+    tables = "tables"
+
+
+@app.command()
+def scan(
+    registry: RegistryOption,
+    cloud: Annotated[str | None, typer.Option(
+        "--cloud", metavar="FILE", help="Cloud file (JSON/YAML as armsim --cloud-out writes); overrides "
+        "the registry's cloud.")] = None,
+    output_format: Annotated[OutputFormat, typer.Option("--format", "-f", help="Report format.")]
+    = OutputFormat.table,
+    output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE",
+                                               help="Write the report here instead of stdout.")] = None,
+    store: Annotated[StoreKind, typer.Option(
+        "--store", help="Also record findings in Table Storage (AzureWebJobsStorage).")] = StoreKind.none,
+    concurrency: Annotated[int, typer.Option(
+        "--concurrency", min=1, max=256, help="Tenants (and identities) audited at once.")]
+    = DEFAULT_CONCURRENCY,
+    fail_on: Annotated[Severity | None, typer.Option(
+        "--fail-on", help="Exit 1 when an open finding is at or above this severity.")] = None,
+    unit_budget: Annotated[float, typer.Option(
+        "--unit-budget", min=1, metavar="SECONDS",
+        help="Time budget of one (tenant, identity), retries included.")] = 120.0,
+) -> None:
+    """Audit every tenant of the registry and report the findings."""
+    reg = load_registry_or_exit(registry)
+    cloud_config = None
+    if cloud is not None:
+        try:
+            cloud_config = load_cloud_file(cloud)
+        except CloudError as exc:
+            fail(exc.errors)
+    report = run_scan_command(reg, cloud=cloud_config, concurrency=concurrency, unit_budget=unit_budget,
+                              store=store == StoreKind.tables)
+    write_report(report, output_format.value, output)
+    raise typer.Exit(exit_code(report, fail_on))
+
+
+def run_scan_command(reg: Registry, *, cloud: Cloud | None, concurrency: int, unit_budget: float,
+                     store: bool) -> ScanReport:
+    """Run the scan with a progress bar on a terminal (none when stderr is piped)."""
+    import asyncio
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    sink = None
+    if store:
+        sink = table_sink_or_exit()
+    if not console.is_terminal:
+        return asyncio.run(run_scan(reg, cloud=cloud, concurrency=concurrency,
+                                    unit_budget_seconds=unit_budget, sink=sink))
+    columns = (TextColumn("auditing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("tenants", total=len(reg.tenants))
+        return asyncio.run(run_scan(reg, cloud=cloud, concurrency=concurrency,
+                                    unit_budget_seconds=unit_budget, sink=sink,
+                                    progress=lambda _result: bar.advance(task)))
+
+
+def table_sink_or_exit() -> ResultSink:
+    """The `--store tables` sink, or exit 2 naming the missing or bad setting."""
+    from pal_audit.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        fail(str(exc))
+    if not settings.storage_connection:
+        fail("--store tables: setting AzureWebJobsStorage (a storage connection string) is not set")
+    from pal_audit.service import table_result_sink
+
+    return table_result_sink(settings)
+
+
+def write_report(report: ScanReport, fmt: str, output: str | None) -> None:
+    from rich.console import Console
+
+    if fmt == "table":
+        if output is None:
+            render_table(report, Console())
+            return
+        with open(output, "w", encoding="utf-8") as fh:
+            render_table(report, Console(file=fh, width=160, force_terminal=False))
+        return
+    text = to_json(report) if fmt == "json" else to_csv(report)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+
+
+def exit_code(report: ScanReport, fail_on: Severity | None) -> int:
+    """§11: 3 when some unit failed (wins over 1), 1 for findings at or above --fail-on, else 0."""
+    if report.failed_tenants:
+        return EXIT_INCOMPLETE
+    worst = report.worst_open_severity()
+    if fail_on is not None and worst is not None and worst.rank >= fail_on.rank:
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+@app.command()
+def demo(
+    workdir: Annotated[str, typer.Option("--workdir", metavar="DIR",
+                                         help="Where the demo writes its CA, alerts and report.")]
+    = ".pal-audit-demo",
+) -> None:
+    """The whole product on the bundled example estate: armsim + Azurite + audit + alerts."""
+    from pal_audit.demo import run_demo
+
+    raise typer.Exit(run_demo(workdir))
+
+
 def main() -> None:
     """Console script entry point (`pal-audit`)."""
+    import logging
+
+    # azure-identity logs every failed sign-in at WARNING; the report already carries it as an
+    # audit_error, so the terminal stays readable.
+    logging.getLogger("azure").setLevel(logging.ERROR)
     app()
 
 

@@ -52,13 +52,12 @@ class ArmSession:
         self._kwargs = {"base_url": cloud.arm, "credential_scopes": [cloud.scope], **client_kwargs}
         self._clients: dict[str, Any] = {}
 
-    async def __aenter__(self) -> ArmSession:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
+    async def close(self) -> None:
+        """Close the clients and the credential (the shared transport stays open)."""
         for client in self._clients.values():
             await client.close()
         self._clients.clear()
+        await self.credential.close()
 
     def _client(self, key: str, build: Callable[[], Any]) -> Any:
         if key not in self._clients:
@@ -176,19 +175,31 @@ async def resolve_roles(session: ArmSession, cache: RoleDefinitionCache, tenant_
     return roles
 
 
+class Step:
+    """What a unit is doing right now, so a failure can say where it happened."""
+
+    def __init__(self) -> None:
+        self.name = "sign-in"
+
+
 async def collect_identity(tenant_id: str, identity: str, own: ArmSession, cache: RoleDefinitionCache,
-                           *, reader: ArmSession | None = None) -> IdentitySnapshot:
+                           *, reader: ArmSession | None = None, step: Step | None = None) -> IdentitySnapshot:
     """Everything the checks need about one identity in one tenant.
 
     The link is always read as the identity itself (nobody else can read it); assignments are
     listed by `reader` when the registry names one (`assignments_via`, design.md §4.7).
     """
+    step = step or Step()
     oid = await sign_in(own)
+    step.name = "reading its partner link"
     link = await read_link(own)
     lister = reader or own
     if reader is not None:
+        step.name = "sign-in of the assignments_via reader"
         await sign_in(reader)
+    step.name = "listing subscriptions"
     subscriptions = await list_subscriptions(lister)
+    step.name = "listing role assignments and PIM eligibility"
 
     async def per_subscription(sub: str) -> tuple[str, list[RoleAssignment], list[RoleAssignment] | None]:
         active, eligible = await asyncio.gather(list_active(lister, sub, oid), list_eligible(own, sub))
@@ -209,6 +220,7 @@ async def collect_identity(tenant_id: str, identity: str, own: ArmSession, cache
             for a in sub_eligible:
                 eligible.setdefault(a.assignment_id.lower(), a)
                 seen_in.setdefault(a.role_id, sub)
+    step.name = "reading role definitions"
     roles = await resolve_roles(own if reader is None else reader, cache, tenant_id, seen_in)
     if reader is not None:
         subscriptions = tuple(sorted({sub for sub, sub_active, _ in results if sub_active}))
