@@ -1,0 +1,84 @@
+"""Azure Functions entry points (Python v2 programming model), thin by design.
+
+Each trigger hands its input to `pal_audit.service` / `pal_audit.http_api`. Those modules, and
+through them the Azure SDKs, are imported inside the functions, so indexing this file at cold
+start loads only azure.functions.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import azure.functions as func
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+log = logging.getLogger("pal_audit.functions")
+
+TENANTS_QUEUE = "pal-audit-tenants"             # same names as pal_audit.store.queues (kept literal:
+POISON_QUEUE = "pal-audit-tenants-poison"       # importing the store here would load the SDKs)
+
+
+@app.timer_trigger(schedule="%PAL_AUDIT_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
+async def nightly_audit(timer: func.TimerRequest) -> None:
+    """Create a run and queue one message per tenant; never audits inline."""
+    from pal_audit.service import open_context, start_run
+
+    if timer.past_due:
+        log.warning("nightly audit is past due (the host was down or busy at the scheduled time); "
+                    "running now")
+    async with open_context() as ctx:
+        started = await start_run(ctx.store, ctx.registry(), "timer")
+    log.info("nightly audit: run %s, %d tenants queued, %d already queued by another run",
+             started.run_id, len(started.queued), len(started.skipped))
+
+
+@app.queue_trigger(arg_name="msg", queue_name=TENANTS_QUEUE, connection="AzureWebJobsStorage")
+async def audit_tenant(msg: func.QueueMessage) -> None:
+    """Audit one tenant of a run. An exception makes the host retry, then move it to the poison queue."""
+    from pal_audit.service import handle_tenant_message, open_context
+
+    log.info("tenant message %s (delivery %s)", msg.id, msg.dequeue_count)
+    async with open_context() as ctx:
+        await handle_tenant_message(msg.get_body(), registry=ctx.registry(), store=ctx.store,
+                                    auditor_factory=ctx.auditor, hooks=ctx.hooks())
+
+
+@app.queue_trigger(arg_name="msg", queue_name=POISON_QUEUE, connection="AzureWebJobsStorage")
+async def audit_tenant_poison(msg: func.QueueMessage) -> None:
+    """A tenant whose audit kept failing: record `audit_error` so the failure is never silent."""
+    from pal_audit.service import handle_poison_message, open_context
+
+    async with open_context() as ctx:
+        await handle_poison_message(msg.get_body(), registry=ctx.registry(), store=ctx.store,
+                                    hooks=ctx.hooks())
+
+
+async def _http(handler_name: str, req: func.HttpRequest) -> func.HttpResponse:
+    from pal_audit import http_api
+    from pal_audit.service import open_context
+
+    request = http_api.Request(method=req.method, url=req.url, params=dict(req.params),
+                               route_params=dict(req.route_params), body=req.get_body() or b"")
+    resp = await http_api.guarded(getattr(http_api, handler_name), request, open_context)
+    return func.HttpResponse(resp.json(), status_code=resp.status, headers=resp.headers,
+                             mimetype="application/json", charset="utf-8")
+
+
+@app.route(route="scans", methods=["POST"])
+async def post_scans(req: func.HttpRequest) -> func.HttpResponse:
+    return await _http("post_scans", req)
+
+
+@app.route(route="scans/{run_id}", methods=["GET"])
+async def get_scan(req: func.HttpRequest) -> func.HttpResponse:
+    return await _http("get_scan", req)
+
+
+@app.route(route="findings", methods=["GET"])
+async def get_findings(req: func.HttpRequest) -> func.HttpResponse:
+    return await _http("get_findings", req)
+
+
+@app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+async def get_health(req: func.HttpRequest) -> func.HttpResponse:
+    return await _http("get_health", req)
