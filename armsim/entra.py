@@ -276,7 +276,9 @@ def _check_certificate_assertion(
 
     cert = sp.certificate
     if cert is None or (
-        header.get("x5t#S256") != cert.sha256_thumbprint and header.get("x5t") != cert.sha1_thumbprint
+        # base64url thumbprints; MSAL keeps the `=` padding, which is not part of the value
+        str(header.get("x5t#S256", "")).rstrip("=") != cert.sha256_thumbprint
+        and str(header.get("x5t", "")).rstrip("=") != cert.sha1_thumbprint
     ):
         raise entra_error(
             401,
