@@ -1,0 +1,130 @@
+"""Adaptive Cards: what each card tells the reader, and that every card validates against schema 1.5."""
+
+import hashlib
+import json
+from datetime import UTC, datetime
+
+import pytest
+from alert_fixtures import DATA, T1, T2, change, finding
+
+from pal_audit.alerts import cards, preview
+from pal_audit.alerts.cards import MAX_CARD_BYTES, teams_payload
+from pal_audit.alerts.policy import storm_summary
+from pal_audit.alerts.present import WHAT_HAPPENED, item_from_change, mask_tenant_id, portal_url
+from pal_audit.model import Transition
+
+
+def facts(card) -> dict[str, str]:
+    out = {}
+    for block in card["body"]:
+        for el in [block, *block.get("items", [])]:
+            if el["type"] == "FactSet":
+                out |= {f["title"]: f["value"] for f in el["facts"]}
+    return out
+
+
+def texts(card) -> str:
+    return json.dumps(card)
+
+
+def test_schema_is_the_published_one():
+    digest = hashlib.sha256((DATA / "adaptive-card-1.5.schema.json").read_bytes()).hexdigest()
+    assert digest == "32c91fb285180a266a55b3475dd0396e63fe079311714d3a14963b41f5e17920"
+
+
+def test_validator_rejects_what_teams_would_reject(assert_valid_card):
+    good = cards.alert_card(item_from_change(change(finding()), mask=False))
+    assert_valid_card(good)
+    bad = json.loads(json.dumps(good))
+    bad["body"][0]["colour"] = "Good"                   # unknown property
+    with pytest.raises(AssertionError):
+        assert_valid_card(bad)
+    bad = json.loads(json.dumps(good))
+    bad["body"][0]["type"] = "TextBlok"                 # unknown element
+    with pytest.raises(AssertionError):
+        assert_valid_card(bad)
+
+
+@pytest.mark.parametrize("transition", list(Transition))
+def test_alert_card_says_what_happened_where_and_how_to_fix(transition, assert_valid_card):
+    item = item_from_change(change(finding(), transition), mask=False)
+    card = cards.alert_card(item)
+    assert_valid_card(card)
+    assert card["body"][0]["text"].startswith(f"{transition.value}: ")
+    f = facts(card)
+    assert f["Tenant"] == T1 and f["Identity"].startswith("ops-app")
+    assert f["Check"].startswith("Identity is linked to another partner's ID")
+    assert f["Severity"] == "high" and f["What happened"] == WHAT_HAPPENED[transition]
+    assert "9999999" in texts(card)                                  # what was seen
+    assert "az managementpartner update" in texts(card)              # the fix
+    assert card["actions"][0] == {"type": "Action.OpenUrl", "title": "Open in the Azure portal",
+                                  "url": f"https://portal.azure.com/#@{T1}/blade/Microsoft_Azure_Billing/"
+                                         "managementpartnerblade"}
+
+
+def test_payload_is_an_adaptive_card_attachment_not_a_message_card():
+    payload = teams_payload(cards.alert_card(item_from_change(change(finding()), mask=False)))
+    assert payload["type"] == "message"
+    assert payload["attachments"][0]["contentType"] == "application/vnd.microsoft.card.adaptive"
+    assert "@type" not in json.dumps(payload) and "MessageCard" not in json.dumps(payload)
+
+
+def test_masking_hides_tenant_ids_everywhere(assert_valid_card):
+    item = item_from_change(change(finding()), mask=True)
+    card = cards.alert_card(item)
+    assert_valid_card(card)
+    assert T1 not in json.dumps(card) and mask_tenant_id(T1) in json.dumps(card)
+    assert card["actions"][0]["url"] == "https://portal.azure.com/#blade/Microsoft_Azure_Billing/managementpartnerblade"
+
+
+def test_portal_link_of_a_privileged_assignment_opens_its_scope():
+    aid = f"/subscriptions/{T2}/resourceGroups/rg1/providers/Microsoft.Authorization/roleAssignments/abc"
+    assert portal_url("excessive_privilege", T1, aid) == \
+        f"https://portal.azure.com/#@{T1}/resource/subscriptions/{T2}/resourceGroups/rg1/users"
+
+
+def test_digest_card_lists_every_change_most_severe_first(assert_valid_card):
+    changes = [change(finding("link_previous_partner_id")), change(finding("excessive_privilege")),
+               change(finding("link_without_eligible_role", identity="ci-app"), Transition.RESOLVED)]
+    card = cards.digest_card("run-1", [item_from_change(c, mask=False) for c in changes])
+    assert_valid_card(card)
+    assert card["body"][0]["text"] == "pal-audit digest: 3 changes in run run-1"
+    heads = [b["items"][0]["text"] for b in card["body"] if b["type"] == "Container"]
+    assert heads == ["NEW · medium · Identity is linked to a previous partner ID",
+                     "RESOLVED · medium · Linked identity holds no PAL-eligible role",
+                     "NEW · low · Privileged role assignment at a broad scope"]
+    assert all(b["items"][-1]["type"] == "ActionSet" for b in card["body"] if b["type"] == "Container")
+
+
+def test_a_huge_digest_stays_under_the_teams_size_limit(assert_valid_card):
+    changes = [change(finding("link_previous_partner_id", identity=f"app-{i}")) for i in range(200)]
+    card = cards.digest_card("run-1", [item_from_change(c, mask=False) for c in changes])
+    assert_valid_card(card)
+    assert len(json.dumps(teams_payload(card)).encode()) <= MAX_CARD_BYTES + 500
+    assert "more change(s) not shown here" in card["body"][-1]["text"]
+
+
+def test_storm_and_stale_cards_validate(assert_valid_card):
+    items = [item_from_change(change(finding(identity=f"a{i}", tenant=t)), mask=False)
+             for i in range(5) for t in (T1, T2)]
+    card = cards.storm_card(storm_summary("run-9", items, 3, already_sent=2))
+    assert_valid_card(card)
+    assert "storm breaker" in card["body"][0]["text"] and "10 new findings" in card["body"][0]["text"]
+    assert facts(card)["Tenants affected"] == "2"
+    now = datetime(2026, 3, 3, tzinfo=UTC)
+    assert_valid_card(cards.stale_card(36, None, now))
+    assert_valid_card(cards.stale_card(36, datetime(2026, 3, 1, tzinfo=UTC), now))
+
+
+def test_preview_shows_high_at_once_then_one_digest(assert_valid_card):
+    msgs = preview([change(finding()), change(finding("link_missing", identity="b")),
+                    change(finding("link_previous_partner_id")), change(finding("excessive_privilege"))])
+    assert [m.kind for m in msgs] == ["alert", "alert", "digest"]
+    for m in msgs:
+        assert_valid_card(m.card)
+
+
+def test_preview_of_a_storm_is_one_summary(assert_valid_card):
+    msgs = preview([change(finding(identity=f"id{i}")) for i in range(30)], storm_threshold=25)
+    assert [m.kind for m in msgs] == ["storm"]
+    assert_valid_card(msgs[0].card)
