@@ -1,8 +1,9 @@
 """Alerts: records finding changes in the outbox and delivers them, each exactly once.
 
-Hooks called by the service:
-- `on_changes(changes)`: a tenant's transitions, before its findings commit. Records them; delivers
-  the high-severity ones at once (unless the run is already a storm).
+Hooks called by the service (see `service_hooks` for the async adapter it uses):
+- `record(changes)`: a tenant's transitions, before its findings commit: the outbox write.
+- `deliver(changes)`: after the commit: the high-severity ones go out at once (unless the run is
+  already a storm). `on_changes(changes)` does both, for callers without a commit hook.
 - `on_run_completed(run_id)`: once per run (twice is harmless). Sends the run's one digest, or one
   storm summary, then retries earlier failed deliveries.
 - `check_stale(last_success, now)`: from the timer. One alert per quiet period; also retries.
@@ -46,6 +47,15 @@ class AlertOptions:
     sleep: Callable[[float], None] = time.sleep
 
 
+def _change_key(change: FindingChange) -> str:
+    return f"{change.finding.finding_id}|{change.transition.value}"
+
+
+def _by_run(changes: Sequence[FindingChange]) -> list[tuple[str, list[FindingChange]]]:
+    ordered = sorted(changes, key=lambda c: c.run_id)
+    return [(ob.safe_key(run), list(g)) for run, g in groupby(ordered, key=lambda c: c.run_id)]
+
+
 class Alerts:
     def __init__(self, outbox: ob.Outbox, channels: Sequence[Channel], *, storm_threshold: int = 25,
                  mask_tenant_ids: bool = False, stale_after_hours: int = 36,
@@ -76,24 +86,32 @@ class Alerts:
 
     # -- hooks ------------------------------------------------------------------------------------
     def on_changes(self, changes: Sequence[FindingChange]) -> None:
+        """Record, then deliver the high-severity changes at once (callers without a commit hook)."""
+        self.record(changes)
+        self.deliver(changes)
+
+    def record(self, changes: Sequence[FindingChange]) -> None:
+        """The outbox write, before the findings commit: idempotent, so replays add nothing."""
         now = self._clock()
-        for run_id, group in groupby(sorted(changes, key=lambda c: c.run_id), key=lambda c: c.run_id):
-            pk = ob.safe_key(run_id)
-            rows = [self._change_row(pk, c, now) for c in group]
-            created = self.outbox.create_many(rows)
-            total = self.outbox.add_opening(pk, opening_count(r["Transition"] for r in created))
-            storm = is_storm(total, self.storm_threshold)
-            for row in rows:
-                if row["Route"] != Route.NOW:
+        for pk, group in _by_run(changes):
+            created = self.outbox.create_many([self._change_row(pk, c, now) for c in group])
+            self.outbox.add_opening(pk, opening_count(r["Transition"] for r in created))
+
+    def deliver(self, changes: Sequence[FindingChange]) -> None:
+        """Send the high-severity ones among recorded `changes`, unless their run is already a storm."""
+        for pk, group in _by_run(changes):
+            storm = is_storm(self.outbox.add_opening(pk, 0), self.storm_threshold)
+            for c in group:
+                if route(c.finding.severity) is not Route.NOW:
                     continue
-                current = self.outbox.get(pk, row["RowKey"])
-                if current is None:
+                row = self.outbox.get(pk, _change_key(c))
+                if row is None:
                     continue
-                if storm:   # held for the run's summary; `Held` lets the retry pass skip it
-                    if current.get("Status") == ob.PENDING and not current.get("Held"):
-                        self.outbox.merge_if_unchanged(current, {"Held": True})
+                if storm:   # held for the run's summary; `Held` keeps the retry pass off it
+                    if row.get("Status") == ob.PENDING and not row.get("Held"):
+                        self.outbox.merge_if_unchanged(row, {"Held": True})
                     continue
-                self._deliver(current)
+                self._deliver(row)
 
     def on_run_completed(self, run_id: str) -> None:
         self._complete(ob.safe_key(run_id))
@@ -130,6 +148,8 @@ class Alerts:
                 if row["RecordedAt"] < now - self.options.orphan_after:
                     orphans.add(row["PartitionKey"])
                 continue
+            if not row.get("Attempts") and row["RecordedAt"] > now - self.options.lease:
+                continue   # just recorded: its own invocation delivers it once the findings commit
             if self._deliver(row):
                 tried += 1
         for row in self.outbox.queued_before(now - self.options.orphan_after):
@@ -145,7 +165,7 @@ class Alerts:
         for name in ("Detail", "Remediation"):
             fields[name] = ob.truncate(fields[name])
         r = route(change.finding.severity)
-        return {"PartitionKey": pk, "RowKey": f"{change.finding.finding_id}|{change.transition.value}",
+        return {"PartitionKey": pk, "RowKey": _change_key(change),
                 "Kind": "change", "Route": r.value, "Status": ob.PENDING if r is Route.NOW else ob.QUEUED,
                 "Attempts": 0, "RecordedAt": now, **fields}
 
@@ -168,6 +188,10 @@ class Alerts:
             done = ob.SUMMARIZED if storm else ob.DIGESTED
             for r in take:   # conditional: a change joins exactly one unit, even under races
                 self.outbox.merge_if_unchanged(r, {"Status": done, "Unit": unit})
+        if not storm:   # high ones whose invocation ended before delivering them (all tenants are done)
+            for r in rows:
+                if r.get("Status") == ob.PENDING:
+                    self._deliver(r)
         for unit_row in self.outbox.run_units(pk):
             self._deliver(unit_row)
 

@@ -57,6 +57,7 @@ class Outbox:
 
     @classmethod
     def open(cls, service: TableServiceClient) -> Outbox:
+        # one round trip per invocation; no per-process cache, so a deleted table comes back
         return cls(service.create_table_if_not_exists(TABLE))
 
     # -- rows -------------------------------------------------------------------------------------
