@@ -6,14 +6,19 @@ tests stay independent without paying Azurite's start-up per test.
 
 from __future__ import annotations
 
+import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))   # importlib mode: make tests/pal_support.py importable
-
 from pal_audit.devstack import running_azurite
+
+# importlib mode: make tests/pal_support.py and the repo's function_app.py importable
+sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).resolve().parents[1])]
+
+from pal_support import EXAMPLES, demo_secrets  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -51,3 +56,97 @@ async def store(storage):
     async with Store.from_connection_string(storage) as s:
         await s.ensure_tables()
         yield s
+
+
+# ---------------------------------------------------------------- armsim + the Functions app settings
+
+
+@contextmanager
+def _armsim(estate_path: Path, tmp: Path):
+    """armsim.testing.running_armsim when present; the same handle built on ArmSimServer otherwise."""
+    try:
+        from armsim.testing import running_armsim
+    except ImportError:
+        running_armsim = None
+    if running_armsim is not None:
+        with running_armsim(estate_path) as handle:
+            yield handle.cloud if isinstance(handle.cloud, dict) else handle.cloud.to_dict()
+        return
+    from armsim import ArmSimServer, load_estate
+
+    with ArmSimServer(load_estate(estate_path)) as cloud:
+        yield cloud.to_dict()
+
+
+def _cloud_file(cloud: dict, tmp: Path) -> Path:
+    path = tmp / "cloud.json"
+    path.write_text(json.dumps(cloud))
+    return path
+
+
+@pytest.fixture(scope="session")
+def armsim_cloud(tmp_path_factory):
+    """The demo estate served once for the session (tests that change its state use `fresh_armsim`)."""
+    tmp = tmp_path_factory.mktemp("armsim")
+    with _armsim(EXAMPLES / "estate.yaml", tmp) as cloud:
+        yield _cloud_file(cloud, tmp)
+
+
+@pytest.fixture
+def fresh_armsim(tmp_path):
+    with _armsim(EXAMPLES / "estate.yaml", tmp_path) as cloud:
+        yield cloud, _cloud_file(cloud, tmp_path)
+
+
+def set_app_env(monkeypatch, storage: str, cloud_file: Path) -> None:
+    """The app settings the Functions host would pass (design.md §13), for the example registry."""
+    import pal_audit.service as service
+
+    monkeypatch.setenv("AzureWebJobsStorage", storage)
+    monkeypatch.setenv("PAL_AUDIT_REGISTRY", str(EXAMPLES / "registry.yaml"))
+    monkeypatch.setenv("PAL_AUDIT_CLOUD", str(cloud_file))
+    monkeypatch.setenv("PAL_AUDIT_SCHEDULE", "0 0 2 * * *")
+    for name, value in demo_secrets().items():
+        monkeypatch.setenv(name, value)
+    service._registry_cache.clear()
+
+
+@pytest.fixture
+def app_env(monkeypatch, storage, armsim_cloud):
+    set_app_env(monkeypatch, storage, armsim_cloud)
+    return storage
+
+
+@pytest.fixture
+def app_env_fresh(monkeypatch, storage, fresh_armsim):
+    """Like app_env, on an armsim of its own: for tests that change the estate (links)."""
+    cloud, cloud_file = fresh_armsim
+    set_app_env(monkeypatch, storage, cloud_file)
+    return cloud, storage
+
+
+class AlertsSpy:
+    """Stands in for pal_audit.alerts: records what the service hands to the alerts hooks."""
+
+    def __init__(self) -> None:
+        self.recorded: list = []
+        self.written: list = []
+        self.completed: list[str] = []
+
+    def record(self, changes) -> None:
+        self.recorded.extend(changes)
+
+    async def on_tenant_written(self, run_id, tenant_id, changes) -> None:
+        self.written.append((run_id, tenant_id, len(changes)))
+
+    def on_run_completed(self, run_id: str) -> None:
+        self.completed.append(run_id)
+
+
+@pytest.fixture
+def alerts(monkeypatch):
+    import pal_audit.service as service
+
+    spy = AlertsSpy()
+    monkeypatch.setattr(service, "_alerts_for", lambda settings, store: spy)
+    return spy

@@ -1,0 +1,158 @@
+"""The Functions app through the v2 model's function objects, on Azurite and armsim.
+
+QueueHost plays the Functions host: it takes messages off the real Azurite queue and hands each
+to the queue function, as the host would (no host runs offline, local-stack.md §8).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+from azure.functions.timer import TimerRequest
+from pal_support import REPO, QueueHost, all_tables, call, functions, table_rows
+
+pytestmark = pytest.mark.azurite
+DEMO_TENANTS = 10
+CHECKS_EXPECTED = Counter({  # examples/README.md table: 16 findings (15 open, 1 suppressed)
+    "tenant_without_credited_link": 3, "link_without_eligible_role": 2, "excessive_privilege": 2,
+    "audit_error": 2, "link_foreign_partner": 1, "link_on_excluded_tenant": 1, "link_without_access": 1,
+    "link_previous_partner_id": 1, "eligible_role_only_via_pim": 1, "customer_approval_missing": 1,
+    "link_missing": 1,
+})
+
+
+def bindings(name: str) -> list[dict]:
+    return json.loads(functions()[name].get_function_json())["bindings"]
+
+
+def test_bindings_match_the_design():
+    timer = bindings("nightly_audit")[0]
+    assert (timer["type"], timer["schedule"], timer["useMonitor"], timer["runOnStartup"]) == \
+        ("timerTrigger", "%PAL_AUDIT_SCHEDULE%", True, False)
+    for name, queue in (("audit_tenant", "pal-audit-tenants"),
+                        ("audit_tenant_poison", "pal-audit-tenants-poison")):
+        b = bindings(name)[0]
+        assert (b["type"], b["queueName"], b["connection"]) == ("queueTrigger", queue, "AzureWebJobsStorage")
+    routes = {(b["route"], tuple(b["methods"]), b["authLevel"])
+              for n in ("post_scans", "get_scan", "get_findings", "get_health") for b in bindings(n)[:1]}
+    assert routes == {("scans", ("POST",), "FUNCTION"), ("scans/{run_id}", ("GET",), "FUNCTION"),
+                      ("findings", ("GET",), "FUNCTION"), ("health", ("GET",), "ANONYMOUS")}
+
+
+def test_importing_the_app_loads_no_azure_sdk():
+    code = ("import sys, function_app; heavy = [m for m in sys.modules if m.startswith(("
+            "'azure.data', 'azure.storage', 'azure.identity', 'azure.mgmt', 'aiohttp', 'pal_audit.store'))];"
+            "print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert out.stdout.strip() == "[]"
+
+
+async def nightly(host: QueueHost, *, past_due: bool = False) -> str:
+    await call("nightly_audit")(TimerRequest(past_due=past_due))
+    bodies = [json.loads(b) for b in host.bodies()]
+    assert len({b["run_id"] for b in bodies}) == 1
+    await host.drain(call("audit_tenant"))
+    return bodies[0]["run_id"]
+
+
+def findings_by_status(storage: str) -> Counter:
+    return Counter(r["status"] for r in table_rows(storage, "PalFindings"))
+
+
+async def test_the_nightly_flow(app_env, alerts, caplog):
+    host = QueueHost(app_env)
+    caplog.set_level(logging.INFO)
+    await call("nightly_audit")(TimerRequest(past_due=True))
+    assert "past due" in caplog.text
+
+    # One base64 JSON message per tenant on the Azurite queue.
+    raw = host.raw_bodies()
+    messages = [json.loads(base64.b64decode(b)) for b in raw]
+    assert len(messages) == DEMO_TENANTS and len({m["tenant_id"] for m in messages}) == DEMO_TENANTS
+    assert {(m["trigger"], m["run_id"]) for m in messages} == {("timer", messages[0]["run_id"])}
+    run_id = messages[0]["run_id"]
+    run = table_rows(app_env, "PalRuns")[0]
+    assert (run["RowKey"], run["status"], run["tenants_total"].value) == ("run", "running", DEMO_TENANTS)
+
+    assert await host.drain(call("audit_tenant")) == DEMO_TENANTS and host.failures == []
+
+    rows = table_rows(app_env, "PalFindings")
+    assert Counter(r["check_id"] for r in rows) == CHECKS_EXPECTED
+    assert findings_by_status(app_env) == {"open": 15, "suppressed": 1}
+    assert all(r["last_run_id"] == run_id and r["reopened_count"].value == 0 for r in rows)
+    header = next(r for r in table_rows(app_env, "PalRuns") if r["RowKey"] == "run")
+    counts = (header["tenants_done"].value, header["tenants_failed"].value)
+    assert (header["status"], *counts) == ("completed", 9, 1)
+    assert header["transitions_new"].value == 15 and header["completion_notified"] is True
+    assert alerts.completed == [run_id]
+    assert sorted(c.transition.value for c in alerts.recorded) == ["NEW"] * 15
+    assert len(alerts.written) == DEMO_TENANTS
+
+
+async def test_replaying_every_message_gives_the_same_tables(app_env, alerts):
+    host = QueueHost(app_env)
+    await call("nightly_audit")(TimerRequest(past_due=False))
+    bodies = host.bodies()
+    await host.drain(call("audit_tenant"))
+    before = all_tables(app_env)
+
+    for body in bodies:                 # every message delivered a second time
+        host.send(body)
+    assert await host.drain(call("audit_tenant")) == DEMO_TENANTS and host.failures == []
+    assert all_tables(app_env) == before
+    assert len(alerts.completed) == 1 and len(alerts.recorded) == 15
+
+
+async def test_a_tenant_whose_identity_fails_keeps_its_findings(app_env, alerts, monkeypatch):
+    host = QueueHost(app_env)
+    await nightly(host)
+    before = {r["RowKey"]: r for r in table_rows(app_env, "PalFindings")}
+
+    monkeypatch.setenv("PAL_DEMO_OPS_APP_SECRET", "wrong")          # ops-app cannot sign in tonight
+    run2 = await nightly(host)
+
+    after = {r["RowKey"]: r for r in table_rows(app_env, "PalFindings")}
+    for key, old in before.items():     # nothing resolved: every old finding is still there as it was
+        assert after[key]["status"] == old["status"], (old["check_id"], old["identity"])
+    new_errors = [r for k, r in after.items() if k not in before]
+    assert new_errors and {r["check_id"] for r in new_errors} == {"audit_error"}
+    assert {r["identity"] for r in new_errors} == {"ops-app"}
+    assert all(r["detail"].startswith("auth_failed") or "auth" in r["detail"] for r in new_errors)
+    assert {c.transition.value for c in alerts.recorded if c.run_id == run2} == {"NEW"}
+    # ops-app's own finding (Adatum: excessive_privilege) kept its last_seen from the first run.
+    kept = [r for r in after.values() if r["identity"] == "ops-app" and r["check_id"] == "excessive_privilege"
+            and r["status"] == "open"]
+    assert kept and all(r["last_run_id"] != run2 for r in kept)
+    status = {r["PartitionKey"]: r for r in table_rows(app_env, "PalTenantStatus")
+              if r["RowKey"] == "ops-app"}
+    assert all(s["last_error"].startswith("auth_failed") for s in status.values())
+
+
+async def test_a_fixed_misconfiguration_resolves_and_a_regression_reopens(app_env_fresh, alerts):
+    from armsim_client import delete_link, put_link
+
+    cloud, storage = app_env_fresh
+    host = QueueHost(storage)
+    margie = "778369f3-4c6f-4737-af07-241b89fcc0e7"
+    await nightly(host)
+
+    await put_link(cloud, margie, "ops-app", "1234567")            # the engineer links ops-app
+    run2 = await nightly(host)
+    resolved = {(c.finding.check_id, c.finding.tenant_id) for c in alerts.recorded
+                if c.run_id == run2 and c.transition.value == "RESOLVED"}
+    assert resolved == {("link_missing", margie), ("tenant_without_credited_link", margie)}
+
+    await delete_link(cloud, margie, "ops-app")                     # ... and someone removes it again
+    run3 = await nightly(host)
+    reopened = [c for c in alerts.recorded if c.run_id == run3]
+    assert {(c.transition.value, c.finding.check_id) for c in reopened} == \
+        {("REOPENED", "link_missing"), ("REOPENED", "tenant_without_credited_link")}
+    rows = [r for r in table_rows(storage, "PalFindings") if r["PartitionKey"] == margie]
+    assert {(r["check_id"], r["status"], r["reopened_count"].value) for r in rows} == \
+        {("link_missing", "open", 1), ("tenant_without_credited_link", "open", 1)}
