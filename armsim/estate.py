@@ -563,76 +563,56 @@ class _Parser:
         if raw is None:
             return Throttle(), ()
         m = self.mapping(raw, "faults", (), ("throttle", "fail"))
-        throttle: Throttle | None = Throttle()
-        if "throttle" in m:
-            t = m["throttle"]
-            if t is False or t is None:
-                throttle = None  # `throttle: false` turns ARM throttling off
-            else:
-                tm = self.mapping(
-                    t,
-                    "faults.throttle",
-                    (),
-                    ("reads_burst", "reads_per_second", "writes_burst", "writes_per_second"),
+        throttle = self.throttle(m["throttle"]) if "throttle" in m else Throttle()
+        rules = tuple(
+            self.fail_rule(r, f"faults.fail[{i}]", tenant_ids)
+            for i, r in enumerate(self.seq(m.get("fail"), "faults.fail"))
+        )
+        return throttle, rules
+
+    def throttle(self, raw: Any) -> Throttle | None:
+        if raw is False or raw is None:
+            return None  # `throttle: false` turns ARM throttling off
+        limits = {
+            "reads_burst": True,
+            "reads_per_second": False,
+            "writes_burst": True,
+            "writes_per_second": False,
+        }
+        m = self.mapping(raw, "faults.throttle", (), tuple(limits))
+        return Throttle(
+            **{
+                k: self.number(
+                    m[k], f"faults.throttle.{k}", integer=integer, low=1 if integer else 0.001, high=10**9
                 )
-                d = Throttle()
-                throttle = Throttle(
-                    self.number(
-                        tm.get("reads_burst", d.reads_burst),
-                        "faults.throttle.reads_burst",
-                        integer=True,
-                        low=1,
-                        high=10**9,
-                    ),
-                    self.number(
-                        tm.get("reads_per_second", d.reads_per_second),
-                        "faults.throttle.reads_per_second",
-                        integer=False,
-                        low=0.001,
-                        high=10**9,
-                    ),
-                    self.number(
-                        tm.get("writes_burst", d.writes_burst),
-                        "faults.throttle.writes_burst",
-                        integer=True,
-                        low=1,
-                        high=10**9,
-                    ),
-                    self.number(
-                        tm.get("writes_per_second", d.writes_per_second),
-                        "faults.throttle.writes_per_second",
-                        integer=False,
-                        low=0.001,
-                        high=10**9,
-                    ),
-                )
-        rules = []
-        for i, r in enumerate(self.seq(m.get("fail"), "faults.fail")):
-            p = f"faults.fail[{i}]"
-            fm = self.mapping(
-                r,
-                p,
-                ("match", "status"),
-                ("tenant_id", "principal", "method", "times", "code", "message", "retry_after", "delay_ms"),
-            )
-            tid = self.guid(fm["tenant_id"], f"{p}.tenant_id") if "tenant_id" in fm else None
-            if tid is not None and tid not in tenant_ids:
-                raise self.fail(f"{p}.tenant_id", f"tenant {tid} is not in the estate")
-            rules.append(
-                FailRule(
-                    match=self.text(fm["match"], f"{p}.match"),
-                    status=self.number(fm["status"], f"{p}.status", integer=True, low=400, high=599),
-                    tenant_id=tid,
-                    principal=self.guid(fm["principal"], f"{p}.principal") if "principal" in fm else None,
-                    method=self.text(fm["method"], f"{p}.method").upper() if "method" in fm else None,
-                    times=self.opt(fm, "times", p, self.number, integer=True, low=1, high=10**9),
-                    code=self.opt(fm, "code", p, self.text),
-                    message=self.opt(fm, "message", p, self.text),
-                    retry_after=self.opt(fm, "retry_after", p, self.number, integer=True, low=0, high=3600),
-                    delay_ms=self.opt(fm, "delay_ms", p, self.number, integer=True, low=0, high=600_000) or 0,
-                )
-            )
-        return throttle, tuple(rules)
+                for k, integer in limits.items()
+                if k in m
+            }
+        )
+
+    def fail_rule(self, raw: Any, p: str, tenant_ids: set[str]) -> FailRule:
+        fm = self.mapping(
+            raw,
+            p,
+            ("match", "status"),
+            ("tenant_id", "principal", "method", "times", "code", "message", "retry_after", "delay_ms"),
+        )
+        tid = self.opt(fm, "tenant_id", p, self.guid)
+        if tid is not None and tid not in tenant_ids:
+            raise self.fail(f"{p}.tenant_id", f"tenant {tid} is not in the estate")
+        method = self.opt(fm, "method", p, self.text)
+        return FailRule(
+            match=self.text(fm["match"], f"{p}.match"),
+            status=self.number(fm["status"], f"{p}.status", integer=True, low=400, high=599),
+            tenant_id=tid,
+            principal=self.opt(fm, "principal", p, self.guid),
+            method=method.upper() if method else None,
+            times=self.opt(fm, "times", p, self.number, integer=True, low=1, high=10**9),
+            code=self.opt(fm, "code", p, self.text),
+            message=self.opt(fm, "message", p, self.text),
+            retry_after=self.opt(fm, "retry_after", p, self.number, integer=True, low=0, high=3600),
+            delay_ms=self.opt(fm, "delay_ms", p, self.number, integer=True, low=0, high=600_000) or 0,
+        )
 
 
 @dataclass
