@@ -6,6 +6,8 @@ counts parsing errors itself; the broken-copy tests prove that the gate catches 
 
 import shutil
 
+import infra_support
+import pytest
 from infra_support import INFRA, checkov_gate, pycep_parse, require_tools, run_checkov, skip_comments
 
 # The resources whose security properties matter most: each must really have been checked.
@@ -90,3 +92,13 @@ def test_gate_fails_unskipped_unjustified_and_misplaced_skips(tmp_path):
     assert any(p.startswith("CKV_AZURE_213 failed") for p in problems), problems
     assert any(p.startswith("CKV_AZURE_17 ") and "justification" in p for p in problems), problems
     assert any("misplaced skip comment for CKV_AZURE_999" in p for p in problems), problems
+
+
+def test_missing_tools_fail_in_ci_and_skip_locally(monkeypatch, tmp_path):
+    monkeypatch.setattr(infra_support, "CHECKOV", tmp_path / "no-such-venv" / "bin" / "checkov")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match=r"CI=true and .*setup-infra-tools\.sh"):
+        infra_support.require_tools()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match=r"setup-infra-tools\.sh"):
+        infra_support.require_tools()
