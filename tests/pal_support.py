@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,7 @@ class QueueHost:
 
     async def drain(self, function: Any, *, queue: Any = None) -> int:
         import azure.functions as func
+        from azure.core.exceptions import ResourceExistsError
 
         queue = queue or self.queue
         delivered = 0
@@ -106,6 +108,8 @@ class QueueHost:
                 except Exception as exc:
                     self.failures.append(exc)
                     if queue is self.queue and m.dequeue_count >= self.max_dequeue:
+                        with contextlib.suppress(ResourceExistsError):   # the host creates it
+                            self.poison.create_queue()
                         self.poison.send_message(m.content)
                         queue.delete_message(m)
                     else:

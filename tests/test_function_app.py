@@ -6,6 +6,7 @@ to the queue function, as the host would (no host runs offline, local-stack.md Â
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -13,6 +14,7 @@ import subprocess
 import sys
 from collections import Counter
 
+import azure.functions as func
 import pytest
 from azure.functions.timer import TimerRequest
 from pal_support import REPO, QueueHost, all_tables, call, functions, table_rows
@@ -156,3 +158,87 @@ async def test_a_fixed_misconfiguration_resolves_and_a_regression_reopens(app_en
     rows = [r for r in table_rows(storage, "PalFindings") if r["PartitionKey"] == margie]
     assert {(r["check_id"], r["status"], r["reopened_count"].value) for r in rows} == \
         {("link_missing", "open", 1), ("tenant_without_credited_link", "open", 1)}
+
+
+MARGIE = "778369f3-4c6f-4737-af07-241b89fcc0e7"
+FABRIKAM = "d13c513a-42f8-4da1-97b1-165f0971b7c4"
+
+
+async def test_a_tenant_that_keeps_crashing_ends_in_the_poison_queue_as_audit_error(app_env, alerts,
+                                                                                    monkeypatch):
+    from pal_audit.audit import Auditor
+
+    host = QueueHost(app_env)
+    run1 = await nightly(host)
+    original = Auditor.audit_tenant
+
+    async def crashing(self, tenant_id):
+        if tenant_id == MARGIE:
+            raise RuntimeError("bug in a check")
+        return await original(self, tenant_id)
+
+    monkeypatch.setattr(Auditor, "audit_tenant", crashing)
+    await call("nightly_audit")(TimerRequest(past_due=False))
+    await host.drain(call("audit_tenant"))
+    assert len(host.failures) == 5 and all("bug in a check" in str(e) for e in host.failures)
+    assert len(alerts.completed) == 1                        # run 2 waits for the crashed tenant
+
+    assert await host.drain_poison(call("audit_tenant_poison")) == 1
+    rows = {(r["check_id"], r["identity"]): r for r in table_rows(app_env, "PalFindings")
+            if r["PartitionKey"] == MARGIE}
+    error = rows[("audit_error", "-")]
+    assert error["status"] == "open" and error["detail"].startswith("unexpected")
+    assert rows[("link_missing", "ops-app")]["status"] == "open"                 # not resolved
+    assert rows[("link_missing", "ops-app")]["last_run_id"] == run1
+    run2 = alerts.completed[-1]
+    assert len(alerts.completed) == 2 and run2 != run1
+    header = next(r for r in table_rows(app_env, "PalRuns")
+                  if r["PartitionKey"] == run2 and r["RowKey"] == "run")
+    assert (header["status"], header["tenants_failed"].value) == ("completed", 2)
+
+    # A poison message delivered twice (or after the tenant finished) changes nothing.
+    before = all_tables(app_env)
+    await call("audit_tenant_poison")(func.QueueMessage(
+        id="x", body=json.dumps({"run_id": run2, "tenant_id": MARGIE, "trigger": "timer"}).encode()))
+    assert all_tables(app_env) == before
+
+
+def http(method: str, route: str, *, body: bytes = b"", params: dict | None = None,
+         route_params: dict | None = None):
+    return func.HttpRequest(method, f"https://pal.example.net/api/{route}", params=params or {},
+                            route_params=route_params or {}, body=body)
+
+
+async def post_scan(tenant_ids=None) -> tuple[int, dict]:
+    body = b"" if tenant_ids is None else json.dumps({"tenant_ids": tenant_ids}).encode()
+    resp = await call("post_scans")(http("POST", "scans", body=body))
+    return resp.status_code, json.loads(resp.get_body())
+
+
+async def test_overlapping_timer_and_http_runs_queue_each_tenant_once(app_env, alerts):
+    host = QueueHost(app_env)
+    await call("nightly_audit")(TimerRequest(past_due=False))
+    timer_run = json.loads(host.bodies()[0])["run_id"]
+
+    status, body = await post_scan([MARGIE, FABRIKAM.upper()])
+    assert status == 202 and body["queued"] == 0 and body["run_id"] == timer_run
+    assert body["already_queued"] == {MARGIE: timer_run, FABRIKAM: timer_run}
+    assert len(host.bodies()) == DEMO_TENANTS                     # nothing queued twice
+    await host.drain(call("audit_tenant"))
+
+    status, body = await post_scan([MARGIE, FABRIKAM])            # the timer run is over: queued now
+    assert status == 202 and body["queued"] == 2 and body["run_id"] != timer_run
+
+    # The timer fires while another rescan of everything arrives: every tenant queued exactly once.
+    await asyncio.gather(call("nightly_audit")(TimerRequest(past_due=False)), post_scan())
+    queued = Counter(json.loads(b)["tenant_id"] for b in host.bodies())
+    assert len(queued) == DEMO_TENANTS and set(queued.values()) == {1}
+
+    await host.drain(call("audit_tenant"))
+    assert host.failures == []
+    rows = table_rows(app_env, "PalFindings")
+    assert len(rows) == 16 and all(r["reopened_count"].value == 0 for r in rows)
+    assert sum(c.transition.value == "NEW" for c in alerts.recorded) == 15     # each finding new once
+    runs = [r for r in table_rows(app_env, "PalRuns") if r["RowKey"] == "run"]
+    assert all(r["status"] == "completed" for r in runs)
+    assert sorted(alerts.completed) == sorted(r["PartitionKey"] for r in runs)  # each run completed once
