@@ -4,13 +4,14 @@ and a local SMTP server: what users rely on — each change alerted exactly once
 import json
 import logging
 import threading
+from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 
 import pytest
 from alert_fixtures import ACS_KEY, SIG, SMTP_PASSWORD, T1, T2, change, env_for, finding
 
-from pal_audit.alerts import AlertOptions, FileSink
+from pal_audit.alerts import FileSink
 from pal_audit.alerts.outbox import TABLE
 from pal_audit.model import Transition
 
@@ -126,8 +127,8 @@ def test_a_429_from_the_webhook_is_retried(alerts, receiver, tables, sleeps):
 
 def test_a_failed_delivery_is_retried_later_then_recorded_never_dropped(make_alerts, receiver, smtp, tables,
                                                                         clock, options):
-    alerts = make_alerts(env_for(receiver, smtp), options=AlertOptions(**{
-        **options.__dict__, "webhook_attempts": 1, "max_delivery_attempts": 3}))
+    alerts = make_alerts(env_for(receiver, smtp),
+                         options=replace(options, webhook_attempts=1, max_delivery_attempts=3))
     receiver.respond(503)
     alerts.on_changes([change(HIGH_1)])
     [row] = [r for r in rows(tables) if r.get("Kind") == "change"]
