@@ -89,6 +89,8 @@ def parse_scan_body(body: bytes) -> list[str] | None:
     except json.JSONDecodeError as exc:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc.msg} at line {exc.lineno} "
                        f"column {exc.colno}") from None
+    except RecursionError:
+        raise ApiError(400, "invalid_json", "the body nests too deeply") from None
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_body", 'the body must be a JSON object like {"tenant_ids": ["<guid>"]}')
     unknown = sorted(k for k in data if k != "tenant_ids")

@@ -49,10 +49,14 @@ def finding(check_id: str = "link_missing", identity: str = "ops-app", *, tenant
 
 def table_rows(connection_string: str, table: str) -> list[dict[str, Any]]:
     """Every entity of a table, sorted, without the service's Timestamp/etag (for equality checks)."""
+    from azure.core.exceptions import ResourceNotFoundError
     from azure.data.tables import TableServiceClient
 
     client = TableServiceClient.from_connection_string(connection_string).get_table_client(table)
-    rows = [{k: v for k, v in e.items()} for e in client.list_entities()]
+    try:
+        rows = [dict(e.items()) for e in client.list_entities()]
+    except ResourceNotFoundError:
+        return []
     return sorted(rows, key=lambda r: (r["PartitionKey"], r["RowKey"]))
 
 

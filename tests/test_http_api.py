@@ -1,0 +1,187 @@
+"""HTTP API (design.md §8) through the function objects: every bad input is a 4xx with a message."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import azure.functions as func
+import pytest
+from azure.functions.timer import TimerRequest
+from pal_support import QueueHost, call, table_rows
+
+pytestmark = pytest.mark.azurite
+FABRIKAM = "d13c513a-42f8-4da1-97b1-165f0971b7c4"
+INJECTION = "x' or PartitionKey ne '"
+
+
+def request(method: str, route: str, *, body: bytes = b"", params=None, route_params=None):
+    return func.HttpRequest(method, f"https://pal.example.net/api/{route}", params=params or {},
+                            route_params=route_params or {}, body=body)
+
+
+async def invoke(name: str, req) -> tuple[int, dict, dict]:
+    resp = await call(name)(req)
+    assert resp.mimetype == "application/json"
+    return resp.status_code, json.loads(resp.get_body()), dict(resp.headers)
+
+
+def assert_error(status: int, body: dict, expected_status: int, code: str) -> None:
+    assert status == expected_status, body
+    assert body["error"]["code"] == code and body["error"]["message"]
+
+
+@pytest.mark.parametrize(("body", "status", "code"), [
+    (b"{", 400, "invalid_json"),
+    (b"\xff\xfe{}", 400, "invalid_json"),
+    (b"[" * 60_000, 400, "invalid_json"),                      # nesting, within the size limit
+    (b"[]", 400, "invalid_body"),
+    (b'"tenant_ids"', 400, "invalid_body"),
+    (b'{"tenant_ids": "22222222-2222-2222-2222-222222222222"}', 400, "invalid_body"),
+    (b'{"tenant_ids": [1]}', 400, "invalid_body"),
+    (b'{"tenant_ids": [null]}', 400, "invalid_body"),
+    (b'{"tenant_ids": [], "force": true}', 400, "invalid_body"),
+    (b'{"tenant_ids": ["not-a-guid"]}', 400, "invalid_tenant_id"),
+    (json.dumps({"tenant_ids": [INJECTION]}).encode(), 400, "invalid_tenant_id"),
+    (b'{"tenant_ids": ["00000000-0000-0000-0000-000000000000"]}', 404, "unknown_tenant"),
+    (b'{"tenant_ids": ["' + b"a" * 70_000 + b'"]}', 413, "payload_too_large"),
+])
+async def test_bad_scan_requests_are_refused(app_env, body, status, code):
+    got, payload, _ = await invoke("post_scans", request("POST", "scans", body=body))
+    assert_error(got, payload, status, code)
+    assert table_rows(app_env, "PalRuns") == []                 # nothing started
+
+
+async def test_unknown_tenants_are_named(app_env):
+    unknown = "00000000-0000-0000-0000-00000000abcd"
+    body = json.dumps({"tenant_ids": [FABRIKAM, unknown]}).encode()
+    status, payload, _ = await invoke("post_scans", request("POST", "scans", body=body))
+    message = payload["error"]["message"]
+    assert status == 404 and unknown in message and FABRIKAM not in message
+
+
+async def test_a_scan_is_accepted_and_its_status_can_be_followed(app_env):
+    body = json.dumps({"tenant_ids": [FABRIKAM]}).encode()
+    status, payload, headers = await invoke("post_scans", request("POST", "scans", body=body))
+    assert status == 202 and payload["queued"] == 1
+    run_id = payload["run_id"]
+    assert payload["status_url"] == f"https://pal.example.net/api/scans/{run_id}" == headers["Location"]
+    assert [json.loads(b)["trigger"] for b in QueueHost(app_env).bodies()] == ["http"]
+
+    follow = request("GET", f"scans/{run_id}", route_params={"run_id": run_id})
+    status, run, _ = await invoke("get_scan", follow)
+    assert status == 200 and run["status"] == "running" and run["tenants"]["pending"] == 1
+
+    await QueueHost(app_env).drain(call("audit_tenant"))
+    status, run, _ = await invoke("get_scan", follow)
+    assert (run["status"], run["tenants"]["done"], run["trigger"]) == ("completed", 1, "http")
+
+
+async def test_an_empty_body_scans_every_tenant(app_env):
+    status, payload, _ = await invoke("post_scans", request("POST", "scans"))
+    assert status == 202 and payload["queued"] == 10
+
+
+@pytest.mark.parametrize(("run_id", "status", "code"), [
+    ("nope", 400, "invalid_run_id"), (INJECTION, 400, "invalid_run_id"),
+    ("20260301T020000Z-1a2b3c4d", 404, "unknown_run"),
+])
+async def test_bad_or_unknown_runs(app_env, run_id, status, code):
+    got, payload, _ = await invoke("get_scan", request("GET", "scans/x", route_params={"run_id": run_id}))
+    assert_error(got, payload, status, code)
+
+
+def token(data) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode()
+
+
+@pytest.mark.parametrize(("params", "status", "code"), [
+    ({"tenant_id": INJECTION}, 400, "invalid_tenant_id"),
+    ({"tenant_id": FABRIKAM + "' or '1' eq '1"}, 400, "invalid_tenant_id"),
+    ({"status": "open' or status ne 'x"}, 400, "invalid_parameter"),
+    ({"check_id": "link_missing or true"}, 400, "invalid_parameter"),
+    ({"severity": "HIGH"}, 400, "invalid_parameter"),
+    ({"page_size": "0"}, 400, "invalid_parameter"),
+    ({"page_size": "1001"}, 400, "invalid_parameter"),
+    ({"page_size": "-1"}, 400, "invalid_parameter"),
+    ({"continuation": "not base64 !"}, 400, "invalid_continuation"),
+    ({"continuation": token(["a"])}, 400, "invalid_continuation"),
+    ({"continuation": token({"pk": "a/b", "rk": None})}, 400, "invalid_continuation"),
+    ({"continuation": token({"pk": "a", "rk": "b", "filter": "x"})}, 400, "invalid_continuation"),
+    ({"tenantid": FABRIKAM}, 400, "invalid_parameter"),         # a typo must not return everything
+    ({"tenant_id": "00000000-0000-0000-0000-000000000000"}, 404, "unknown_tenant"),
+])
+async def test_bad_findings_queries_are_refused(app_env, params, status, code):
+    got, payload, _ = await invoke("get_findings", request("GET", "findings", params=params))
+    assert_error(got, payload, status, code)
+
+
+async def test_findings_are_filtered_and_paged_with_parameterised_queries(app_env, monkeypatch):
+    from azure.data.tables.aio import TableClient
+
+    host = QueueHost(app_env)
+    await call("nightly_audit")(TimerRequest(past_due=False))
+    await host.drain(call("audit_tenant"))
+
+    queries = []
+    original = TableClient.query_entities
+
+    def spy(self, query_filter, **kwargs):
+        queries.append((self.table_name, query_filter, kwargs.get("parameters")))
+        return original(self, query_filter, **kwargs)
+
+    monkeypatch.setattr(TableClient, "query_entities", spy)
+    seen, params = [], {"page_size": "4", "code": "function-key"}
+    while True:
+        status, page, _ = await invoke("get_findings", request("GET", "findings", params=params))
+        assert status == 200 and page["count"] <= 4
+        seen += page["findings"]
+        if not page["continuation"]:
+            break
+        params = {"page_size": "4", "continuation": page["continuation"]}
+    assert len(seen) == 16 == len({f["finding_id"] for f in seen})
+    assert {"first_seen", "last_seen", "status", "reopened_count", "remediation"} <= set(seen[0])
+
+    status, page, _ = await invoke("get_findings", request("GET", "findings", params={
+        "tenant_id": "495A38D0-9CE6-481B-B615-4826B1548E26", "status": "suppressed", "severity": "low"}))
+    assert [f["check_id"] for f in page["findings"]] == ["excessive_privilege"]
+    finding_queries = [(f, p) for t, f, p in queries if t == "PalFindings"]
+    assert finding_queries[-1] == (
+        "PartitionKey eq @tenant_id and status eq @status and severity eq @severity",
+        {"tenant_id": "495a38d0-9ce6-481b-b615-4826b1548e26", "status": "suppressed", "severity": "low"})
+
+
+async def test_health_tells_whether_a_run_finished_recently(app_env):
+    status, body, _ = await invoke("get_health", request("GET", "health"))
+    assert status == 503 and body["status"] == "stale" and body["last_success"] is None
+
+    host = QueueHost(app_env)
+    await call("nightly_audit")(TimerRequest(past_due=False))
+    status, body, _ = await invoke("get_health", request("GET", "health"))
+    assert status == 503 and body["last_run"]["status"] == "running"
+
+    await host.drain(call("audit_tenant"))
+    status, body, _ = await invoke("get_health", request("GET", "health"))
+    assert status == 200 and body["status"] == "ok" and body["last_success"]["age_hours"] < 1
+    assert body["last_run"]["tenants_failed"] == 1
+
+
+async def test_storage_or_configuration_trouble_is_a_503_never_a_500(app_env, monkeypatch, azurite):
+    import pal_audit.service as service
+
+    dead = azurite.connection_string.replace(f":{azurite.table_port}/", ":9/").replace(
+        f":{azurite.queue_port}/", ":9/")
+    monkeypatch.setenv("AzureWebJobsStorage", dead)
+    status, body, _ = await invoke("get_health", request("GET", "health"))
+    assert_error(status, body, 503, "storage_unavailable")
+
+    monkeypatch.setenv("AzureWebJobsStorage", app_env)
+    monkeypatch.setenv("PAL_AUDIT_REGISTRY", "/nonexistent/registry.yaml")
+    service._registry_cache.clear()
+    status, body, _ = await invoke("post_scans", request("POST", "scans"))
+    assert_error(status, body, 503, "configuration_error")
+
+    monkeypatch.setenv("PAL_AUDIT_CONCURRENCY", "lots")
+    status, body, _ = await invoke("get_findings", request("GET", "findings"))
+    assert_error(status, body, 503, "configuration_error")
+    assert "PAL_AUDIT_CONCURRENCY" in body["error"]["message"]
