@@ -14,3 +14,5 @@ fi
 if [ ! -x node_modules/.bin/azurite ]; then
   npm install --no-audit --no-fund --loglevel=error >/dev/null
 fi
+# checkov (and pycep) in a venv of their own: it would drag ~90 packages into the app's venv.
+bash scripts/setup-infra-tools.sh
