@@ -234,7 +234,7 @@ def _check_assertion(sim: Simulator, tv: TenantView, sp: Principal, assertion: s
             400, "invalid_request", 50027, "Invalid JWT token. The token is not in a valid format."
         ) from None
     if "x5t" in header or "x5t#S256" in header:
-        _check_certificate_assertion(sim, tv, sp, assertion, header, claims)
+        _check_certificate_assertion(tv, sp, assertion, header, claims)
         return
     _check_federated_assertion(sim, sp, assertion, claims)
 
@@ -268,7 +268,7 @@ def _check_federated_assertion(sim: Simulator, sp: Principal, assertion: str, cl
 
 
 def _check_certificate_assertion(
-    sim: Simulator, tv: TenantView, sp: Principal, assertion: str, header: dict, claims: dict
+    tv: TenantView, sp: Principal, assertion: str, header: dict, claims: dict
 ) -> None:
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import hashes, serialization
