@@ -118,8 +118,13 @@ class Alerts:
         self.retry_pending()
 
     def check_stale(self, last_success: datetime | None, now: datetime | None = None) -> bool:
-        """True when no run has succeeded for `stale_after_hours`; alerts once per quiet period."""
+        """True when no run has succeeded for `stale_after_hours`; alerts once per quiet period.
+
+        The latest success seen is remembered, so a caller that looks back only so far (and then
+        passes None) does not start a second quiet period for the same silence.
+        """
         now = now or self._clock()
+        last_success = self._remember_success(last_success)
         if last_success is None:   # never succeeded: measure from when we first looked
             self.outbox.create({"PartitionKey": ob.STALE_PK, "RowKey": "~first-observed",
                                 "Kind": "observed", "ObservedAt": now})
@@ -160,6 +165,14 @@ class Alerts:
         return tried
 
     # -- internals --------------------------------------------------------------------------------
+    def _remember_success(self, seen: datetime | None) -> datetime | None:
+        row = self.outbox.get(ob.STALE_PK, "~last-success")
+        known = row.get("LastSuccess") if row else None
+        if seen is not None and (known is None or seen > known):
+            self.outbox.table.upsert_entity({"PartitionKey": ob.STALE_PK, "RowKey": "~last-success",
+                                             "Kind": "observed", "LastSuccess": seen})
+            return seen
+        return known
     def _change_row(self, pk: str, change: FindingChange, now: datetime) -> dict[str, Any]:
         fields = fields_of(change)
         for name in ("Detail", "Remediation"):

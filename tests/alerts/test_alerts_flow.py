@@ -197,6 +197,8 @@ def test_no_successful_run_alerts_once_per_quiet_period(alerts, receiver, smtp, 
     assert kinds(receiver) == ["pal-audit: no successful run for 36 hours or more"]
     assert smtp.box.messages[0]["Subject"] == "[pal-audit] No successful run for 36 hours"
     assert_valid_card(receiver.cards()[0])
+    assert alerts.check_stale(None, clock.advance(hours=40)) is True   # caller's look-back lost it
+    assert len(receiver.cards()) == 1
     new_last = clock.advance(hours=1)                # a run succeeds, then goes quiet again
     assert alerts.check_stale(new_last, clock.advance(hours=37)) is True
     assert len(receiver.cards()) == 2
