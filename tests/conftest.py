@@ -18,7 +18,7 @@ from pal_audit.devstack import running_azurite
 # importlib mode: make tests/pal_support.py and the repo's function_app.py importable
 sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).resolve().parents[1])]
 
-from pal_support import EXAMPLES, demo_secrets  # noqa: E402
+from pal_support import EXAMPLES, set_app_env  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -96,19 +96,6 @@ def armsim_cloud(tmp_path_factory):
 def fresh_armsim(tmp_path):
     with _armsim(EXAMPLES / "estate.yaml", tmp_path) as cloud:
         yield cloud, _cloud_file(cloud, tmp_path)
-
-
-def set_app_env(monkeypatch, storage: str, cloud_file: Path) -> None:
-    """The app settings the Functions host would pass (design.md §13), for the example registry."""
-    import pal_audit.service as service
-
-    monkeypatch.setenv("AzureWebJobsStorage", storage)
-    monkeypatch.setenv("PAL_AUDIT_REGISTRY", str(EXAMPLES / "registry.yaml"))
-    monkeypatch.setenv("PAL_AUDIT_CLOUD", str(cloud_file))
-    monkeypatch.setenv("PAL_AUDIT_SCHEDULE", "0 0 2 * * *")
-    for name, value in demo_secrets().items():
-        monkeypatch.setenv(name, value)
-    service._registry_cache.clear()
 
 
 @pytest.fixture

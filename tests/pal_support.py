@@ -26,6 +26,19 @@ def demo_secrets() -> dict[str, str]:
             if i["auth"].get("secret_env") and i["client_id"] in by_app}
 
 
+def set_app_env(monkeypatch, storage: str, cloud_file: Path) -> None:
+    """The app settings the Functions host would pass (design.md §13), for the example registry."""
+    import pal_audit.service as service
+
+    monkeypatch.setenv("AzureWebJobsStorage", storage)
+    monkeypatch.setenv("PAL_AUDIT_REGISTRY", str(EXAMPLES / "registry.yaml"))
+    monkeypatch.setenv("PAL_AUDIT_CLOUD", str(cloud_file))
+    monkeypatch.setenv("PAL_AUDIT_SCHEDULE", "0 0 2 * * *")
+    for name, value in demo_secrets().items():
+        monkeypatch.setenv(name, value)
+    service._registry_cache.clear()
+
+
 def snapshot(tenant_id: str = T1, *, ok: dict[str, bool] | None = None,
              tenant_error: bool = False) -> TenantSnapshot:
     """A tenant with identities ops-app and mon-app (both succeeded unless `ok` says otherwise)."""

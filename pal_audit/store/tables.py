@@ -21,7 +21,7 @@ TABLES = (FINDINGS_TABLE, RUNS_TABLE, TENANT_STATUS_TABLE)
 # Fail within seconds when storage is down (the queue retries the message), rather than
 # azure-core's default of 10 retries with a long backoff.
 DEFAULT_CLIENT_OPTIONS: dict[str, Any] = {
-    "retry_total": 3, "retry_backoff_factor": 0.4, "retry_backoff_max": 4,
+    "retry_total": 3, "retry_backoff_factor": 0.2, "retry_backoff_max": 4,
     "connection_timeout": 10, "read_timeout": 30,
 }
 
