@@ -83,6 +83,7 @@ class Receiver:
     requests: list[dict[str, Any]] = field(default_factory=list)
     script: deque[tuple[int, dict[str, str]]] = field(default_factory=deque)
     mails: list[dict[str, Any]] = field(default_factory=list)       # ACS send bodies accepted
+    history: list[dict[str, Any]] = field(default_factory=list)     # every card posted (not reset)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -119,6 +120,7 @@ def _receiver_app(rx: Receiver) -> web.Application:
             rx.requests.append({"path": request.path, "query": request.query_string, "status": status,
                                 "headers": dict(request.headers), "body": body.decode(),
                                 "json": json.loads(body) if body else None})
+            rx.history.append(rx.requests[-1]["json"])
         return web.Response(status=status, headers=headers, text="" if status < 300 else '{"error": "x"}')
 
     async def acs_send(request: web.Request) -> web.Response:
@@ -169,9 +171,12 @@ def _receiver_server(server_ssl) -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def receiver(_receiver_server) -> Receiver:
+def receiver(_receiver_server, assert_valid_card) -> Iterator[Receiver]:
     _receiver_server.reset()
-    return _receiver_server
+    _receiver_server.history.clear()
+    yield _receiver_server
+    for body in _receiver_server.history:    # every card any test posted validates against schema 1.5
+        assert_valid_card(body["attachments"][0]["content"])
 
 
 # -- SMTP server (aiosmtpd): STARTTLS required, login required ----------------------------------------

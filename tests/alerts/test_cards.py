@@ -62,8 +62,9 @@ def test_alert_card_says_what_happened_where_and_how_to_fix(transition, assert_v
                                          "managementpartnerblade"}
 
 
-def test_payload_is_an_adaptive_card_attachment_not_a_message_card():
+def test_payload_is_an_adaptive_card_attachment_not_a_message_card(assert_valid_card):
     payload = teams_payload(cards.alert_card(item_from_change(change(finding()), mask=False)))
+    assert_valid_card(payload["attachments"][0]["content"])
     assert payload["type"] == "message"
     assert payload["attachments"][0]["contentType"] == "application/vnd.microsoft.card.adaptive"
     assert "@type" not in json.dumps(payload) and "MessageCard" not in json.dumps(payload)
