@@ -43,9 +43,9 @@ def to_entity(finding_id: str, row: Row) -> dict[str, Any]:
     f = row.finding
     return entities.encode({
         "PartitionKey": f.tenant_id, "RowKey": finding_id,
-        "check_id": f.check_id, "severity": f.severity.value, "tenant_id": f.tenant_id,
+        "check_id": f.check_id, "severity": str(f.severity), "tenant_id": f.tenant_id,
         "principal_id": f.principal_id, "identity": f.identity, "title": f.title, "detail": f.detail,
-        "remediation": f.remediation, "qualifier": f.qualifier, "status": f.status.value,
+        "remediation": f.remediation, "qualifier": f.qualifier, "status": str(f.status),
         "suppression": f.suppression, "first_seen": row.first_seen, "last_seen": row.last_seen,
         "resolved_at": row.resolved_at, "reopened_count": row.reopened_count,
         "last_run_id": row.last_run_id,
