@@ -173,6 +173,7 @@ class Alerts:
                                              "Kind": "observed", "LastSuccess": seen})
             return seen
         return known
+
     def _change_row(self, pk: str, change: FindingChange, now: datetime) -> dict[str, Any]:
         fields = fields_of(change)
         for name in ("Detail", "Remediation"):
