@@ -74,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _serve(sim: Simulator, args: argparse.Namespace, ca_dir: Path) -> int:
+    # Handlers first: a SIGTERM sent right after the ready line must still stop the server cleanly.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     try:
         runner, cloud = await start(sim, host=args.host, port=args.port, ca_dir=ca_dir)
     except OSError as e:
@@ -88,10 +93,6 @@ async def _serve(sim: Simulator, args: argparse.Namespace, ca_dir: Path) -> int:
             await runner.cleanup()
             return 2
     print(ready, flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     await runner.cleanup()
     return 0

@@ -55,17 +55,17 @@ def session(srv: ArmSimServer) -> requests.Session:
 
 
 def test_throttled_reads_are_retried_after_retry_after(start) -> None:
-    srv = start(throttle={"reads_burst": 2, "reads_per_second": 1})
+    srv = start(throttle={"reads_burst": 1, "reads_per_second": 0.5})  # one token back every 2 s
     client = SubscriptionClient(credential(srv.cloud, OPS_APP), **mgmt_kwargs(srv.cloud))
     began = time.monotonic()
-    results = [len(list(client.subscriptions.list())) for _ in range(3)]
-    assert results == [3, 3, 3]
+    results = [len(list(client.subscriptions.list())) for _ in range(2)]
+    assert results == [3, 3]
     assert stats(srv)["by_status"]["429"] >= 1
-    assert time.monotonic() - began >= 0.9  # the SDK waited out Retry-After: 1
+    assert time.monotonic() - began >= 1.5  # the SDK waited out Retry-After: 2
 
 
 def test_throttle_answer_on_the_wire(start) -> None:
-    srv = start(throttle={"reads_burst": 2, "reads_per_second": 1})
+    srv = start(throttle={"reads_burst": 2, "reads_per_second": 0.1})  # one token back every 10 s
     http = session(srv)
     token = credential(srv.cloud, OPS_APP).get_token("https://management.azure.com/.default").token
     url = f"{srv.cloud.arm}/subscriptions/{SUB_PROD}/providers/Microsoft.Authorization/roleAssignments"
@@ -75,7 +75,7 @@ def test_throttle_answer_on_the_wire(start) -> None:
     ]
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert [a.headers["x-ms-ratelimit-remaining-subscription-reads"] for a in answers] == ["1", "0", "0"]
-    assert answers[2].headers["Retry-After"] == "1"
+    assert 1 <= int(answers[2].headers["Retry-After"]) <= 10
     assert answers[2].json()["error"]["code"] == "SubscriptionRequestsThrottled"
     # another principal has its own bucket
     other = credential(srv.cloud, READER_APP).get_token("https://management.azure.com/.default").token
@@ -96,7 +96,7 @@ def test_throttling_surfaces_as_429_when_retries_are_off(start) -> None:
     with pytest.raises(HttpResponseError) as e:
         list(client.subscriptions.list())
     assert (e.value.status_code, e.value.error.code) == (429, "TenantRequestsThrottled")
-    assert e.value.response.headers["Retry-After"] == "5"
+    assert 1 <= int(e.value.response.headers["Retry-After"]) <= 5
 
 
 def test_injected_500s_are_retried_then_succeed(start) -> None:
