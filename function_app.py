@@ -21,13 +21,13 @@ POISON_QUEUE = "pal-audit-tenants-poison"       # importing the store here would
 @app.timer_trigger(schedule="%PAL_AUDIT_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
 async def nightly_audit(timer: func.TimerRequest) -> None:
     """Create a run and queue one message per tenant; never audits inline."""
-    from pal_audit.service import open_context, start_run
+    from pal_audit.service import open_context, run_nightly
 
     if timer.past_due:
         log.warning("nightly audit is past due (the host was down or busy at the scheduled time); "
                     "running now")
     async with open_context() as ctx:
-        started = await start_run(ctx.store, ctx.registry(), "timer")
+        started = await run_nightly(ctx)
     log.info("nightly audit: run %s, %d tenants queued, %d already queued by another run",
              started.run_id, len(started.queued), len(started.skipped))
 

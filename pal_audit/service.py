@@ -46,15 +46,17 @@ class Hooks:
     on_changes: OnChanges | None = None                 # before the findings are committed (outbox)
     on_tenant_written: Callable[[str, str, list[FindingChange]], Awaitable[None] | None] | None = None
     on_run_completed: Callable[[str], Awaitable[None] | None] | None = None   # once per run
+    check_stale: Callable[[datetime | None], Awaitable[Any] | Any] | None = None  # on every timer tick
 
     @classmethod
     def from_alerts(cls, alerts: Any | None) -> Hooks:
-        """Adapt an alerts object exposing `record`, `on_tenant_written` and `on_run_completed`."""
+        """Adapt an alerts object: `record`, `on_tenant_written`, `on_run_completed`, `check_stale`."""
         if alerts is None:
             return cls()
         return cls(on_changes=getattr(alerts, "record", None),
                    on_tenant_written=getattr(alerts, "on_tenant_written", None),
-                   on_run_completed=getattr(alerts, "on_run_completed", None))
+                   on_run_completed=getattr(alerts, "on_run_completed", None),
+                   check_stale=getattr(alerts, "check_stale", None))
 
 
 NO_HOOKS = Hooks()
@@ -297,18 +299,35 @@ async def scan_into_tables(registry: Registry, auditor: Auditor, store: Store,
     return TablesScan(start.run_id, results, outcomes, dict(start.skipped))
 
 
-# ---------------------------------------------------------------- health
+# ---------------------------------------------------------------- timer, health
+
+
+async def run_nightly(ctx: AppContext, *, now: datetime | None = None) -> StartResult:
+    """The timer: start the run, then let the alerts check that the auditor has not gone quiet."""
+    hooks = ctx.hooks()
+    started = await start_run(ctx.store, ctx.registry(), "timer", now=now)
+    if hooks.check_stale is not None:
+        try:
+            _, success = await _last_runs(ctx.store, ctx.settings.stale_after_hours, now or utcnow())
+            await maybe_await(hooks.check_stale(success.finished if success else None))
+        except Exception:
+            log.exception("the stale-run check failed; the run itself was started")
+    return started
+
+
+async def _last_runs(store: Store, stale_after_hours: int, now: datetime
+                     ) -> tuple[RunRecord | None, RunRecord | None]:
+    """(the latest run, the latest completed run) within a look-back of twice the stale limit."""
+    runs = await store.runs.recent(now - timedelta(hours=max(2 * stale_after_hours, 48)))
+    done = [r for r in runs if r.completed and r.finished]
+    return (runs[-1] if runs else None), (max(done, key=lambda r: r.finished) if done else None)  # type: ignore
 
 
 async def health(store: Store, stale_after_hours: int, *,
                  now: datetime | None = None) -> tuple[bool, dict[str, Any]]:
     """Did the last run finish, and how old is the last finished run (design.md §8)."""
     now = now or utcnow()
-    window = timedelta(hours=max(2 * stale_after_hours, 48))
-    runs = await store.runs.recent(now - window)
-    last = runs[-1] if runs else None
-    done = [r for r in runs if r.completed and r.finished]
-    success = max(done, key=lambda r: r.finished) if done else None   # type: ignore[arg-type,return-value]
+    last, success = await _last_runs(store, stale_after_hours, now)
     age = (now - success.finished).total_seconds() / 3600 if success and success.finished else None
     healthy = age is not None and age <= stale_after_hours
     return healthy, {

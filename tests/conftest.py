@@ -119,6 +119,7 @@ class AlertsSpy:
         self.recorded: list = []
         self.written: list = []
         self.completed: list[str] = []
+        self.stale_checks: list = []
 
     def record(self, changes) -> None:
         self.recorded.extend(changes)
@@ -128,6 +129,10 @@ class AlertsSpy:
 
     def on_run_completed(self, run_id: str) -> None:
         self.completed.append(run_id)
+
+    async def check_stale(self, last_success) -> bool:
+        self.stale_checks.append(last_success)
+        return False
 
 
 @pytest.fixture
