@@ -156,3 +156,23 @@ async def test_a_tenant_removed_from_the_registry_still_finishes_its_run(app_env
     assert host.failures == [] and len(alerts.completed) == 1
     header = next(r for r in table_rows(app_env, "PalRuns") if r["RowKey"] == "run")
     assert header["tenants_failed"].value == 2          # Coho (sign-in) and the removed tenant
+
+
+def test_pal_audit_scan_store_tables_writes_the_function_tables(app_env, armsim_cloud):
+    """The real command line (`pal-audit scan --store tables`), twice: the second run changes nothing."""
+    import os
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-c", "from pal_audit.cli import main; main()", "scan",
+           "--registry", str(EXAMPLES / "registry.yaml"), "--cloud", str(armsim_cloud), "--store", "tables",
+           "--format", "json"]
+    for _ in range(2):
+        out = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ), timeout=60)
+        assert out.returncode == 3, out.stderr                   # Coho cannot be audited: incomplete
+        assert len(json.loads(out.stdout)["findings"]) == 16
+    assert Counter(statuses(app_env).values()) == {"open": 15, "suppressed": 1}
+    runs = [r for r in table_rows(app_env, "PalRuns") if r["RowKey"] == "run"]
+    assert [(r["trigger"], r["status"], r["tenants_done"].value + r["tenants_failed"].value) for r in runs] \
+        == [("cli", "completed", 10)] * 2
+    assert sum(r["transitions_new"].value for r in runs) == 15
