@@ -152,7 +152,7 @@ class Auditor:
                     return await self._collect(tenant, identity_name, step)
             except Exception as exc:  # every failure is this unit's audit_error, never the run's
                 return IdentitySnapshot(tenant_id=tenant.tenant_id, identity=identity_name,
-                                        error=classify(exc, step=step.name))
+                                        principal_id=step.principal_id, error=classify(exc, step=step.name))
 
     async def _collect(self, tenant: Any, identity_name: str, step: Step) -> IdentitySnapshot:
         if self._assertion is not None:

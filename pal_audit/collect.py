@@ -20,6 +20,21 @@ from pal_audit.model import IdentitySnapshot, Link, RoleAssignment, RoleDefiniti
 from pal_audit.roledefs import RoleDefinitionCache
 
 
+class AssignmentsUnreadable(Exception):
+    """The identity sees a subscription but may not read its own role assignments there."""
+
+    def __init__(self, subscription_id: str) -> None:
+        super().__init__(
+            f"may not read its role assignments in subscription {subscription_id} (no "
+            "Microsoft.Authorization/roleAssignments/read); name a reader identity with "
+            "`assignments_via` in the registry")
+
+
+def _subscription_of(scope: str) -> str | None:
+    parts = scope.split("/")
+    return parts[2] if len(parts) > 2 and parts[1].lower() == "subscriptions" else None
+
+
 def role_guid(role_definition_id: str) -> str:
     """Real roleDefinitionId values carry a subscription prefix; the trailing GUID is the key."""
     return role_definition_id.rstrip("/").rsplit("/", 1)[-1].lower()
@@ -131,18 +146,25 @@ async def list_active(session: ArmSession, subscription_id: str, principal_id: s
         for group in groups:
             rg_scope = f"{scope}/resourceGroups/{group.name}"
             items += await _collect(assignments.list_for_scope(rg_scope, filter=flt))
+        if not items:
+            # The subscription is visible, so the identity holds some role in it that we cannot
+            # read: saying "no access" would be a false finding.
+            raise AssignmentsUnreadable(subscription_id) from exc
     return [_assignment(i) for i in items]
 
 
-async def list_eligible(session: ArmSession, subscription_id: str) -> list[RoleAssignment] | None:
-    """PIM-eligible assignments of the caller; None when PIM cannot be read (403 = unknown)."""
-    scope = f"/subscriptions/{subscription_id}"
+async def list_eligible(session: ArmSession) -> list[RoleAssignment] | None:
+    """The caller's PIM-eligible assignments anywhere in the tenant; None when PIM cannot be read.
+
+    Listed once at the tenant root with asTarget(): eligibility alone does not make a
+    subscription visible, so a per-subscription listing would miss a PIM-only identity.
+    """
     instances = session.authorization().role_eligibility_schedule_instances
     try:
-        items = await _collect(instances.list_for_scope(scope, filter="asTarget()"))
+        items = await _collect(instances.list_for_scope("/", filter="asTarget()"))
     except HttpResponseError as exc:
         if exc.status_code in (403, 404):
-            return None
+            return None  # unknown, not "none" (design.md §4.4)
         raise
     return [_assignment(i) for i in items]
 
@@ -155,8 +177,9 @@ async def resolve_roles(session: ArmSession, cache: RoleDefinitionCache, tenant_
     """
 
     async def fetch(role_id: str) -> RoleDefinition:
-        definition_id = (f"/subscriptions/{seen_in[role_id]}/providers/Microsoft.Authorization/"
-                         f"roleDefinitions/{role_id}")
+        # Read where it was assigned (custom roles are scoped); at the tenant root otherwise.
+        where = f"/subscriptions/{seen_in[role_id]}" if seen_in[role_id] else ""
+        definition_id = f"{where}/providers/Microsoft.Authorization/roleDefinitions/{role_id}"
         d = await session.authorization().role_definitions.get_by_id(definition_id)
         perms = (d.permissions or [None])[0]
         return RoleDefinition(
@@ -180,6 +203,7 @@ class Step:
 
     def __init__(self) -> None:
         self.name = "sign-in"
+        self.principal_id: str | None = None    # known once signed in, kept for an audit_error
 
 
 async def collect_identity(tenant_id: str, identity: str, own: ArmSession, cache: RoleDefinitionCache,
@@ -190,7 +214,7 @@ async def collect_identity(tenant_id: str, identity: str, own: ArmSession, cache
     listed by `reader` when the registry names one (`assignments_via`, design.md §4.7).
     """
     step = step or Step()
-    oid = await sign_in(own)
+    oid = step.principal_id = await sign_in(own)
     step.name = "reading its partner link"
     link = await read_link(own)
     lister = reader or own
@@ -200,34 +224,25 @@ async def collect_identity(tenant_id: str, identity: str, own: ArmSession, cache
     step.name = "listing subscriptions"
     subscriptions = await list_subscriptions(lister)
     step.name = "listing role assignments and PIM eligibility"
-
-    async def per_subscription(sub: str) -> tuple[str, list[RoleAssignment], list[RoleAssignment] | None]:
-        active, eligible = await asyncio.gather(list_active(lister, sub, oid), list_eligible(own, sub))
-        return sub, active, eligible
-
-    results = await asyncio.gather(*(per_subscription(s) for s in subscriptions))
+    per_subscription, eligible = await asyncio.gather(
+        asyncio.gather(*(list_active(lister, sub, oid) for sub in subscriptions)), list_eligible(own))
     active: dict[str, RoleAssignment] = {}
-    eligible: dict[str, RoleAssignment] | None = {}
     seen_in: dict[str, str] = {}
-    for sub, sub_active, sub_eligible in results:
+    for sub, sub_active in zip(subscriptions, per_subscription, strict=True):
         # An assignment inherited from a management group shows up under every subscription.
         for a in sub_active:
             active.setdefault(a.assignment_id.lower(), a)
             seen_in.setdefault(a.role_id, sub)
-        if sub_eligible is None or eligible is None:
-            eligible = None
-        else:
-            for a in sub_eligible:
-                eligible.setdefault(a.assignment_id.lower(), a)
-                seen_in.setdefault(a.role_id, sub)
+    for a in eligible or ():
+        seen_in.setdefault(a.role_id, _subscription_of(a.scope) or "")
     step.name = "reading role definitions"
     roles = await resolve_roles(own if reader is None else reader, cache, tenant_id, seen_in)
     if reader is not None:
-        subscriptions = tuple(sorted({sub for sub, sub_active, _ in results if sub_active}))
+        subscriptions = tuple(s for s, found in zip(subscriptions, per_subscription, strict=True) if found)
     return IdentitySnapshot(
         tenant_id=tenant_id, identity=identity, principal_id=oid, link=link,
         subscriptions=subscriptions,
         active=tuple(active.values()),
-        eligible=None if eligible is None else tuple(eligible.values()),
+        eligible=None if eligible is None else tuple(eligible),
         roles=roles,
     )

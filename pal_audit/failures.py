@@ -18,6 +18,7 @@ from azure.core.exceptions import (
 )
 
 from pal_audit.budget import ThrottledBeyondBudget
+from pal_audit.collect import AssignmentsUnreadable
 from pal_audit.credentials import CredentialConfigError
 from pal_audit.model import AuditError
 
@@ -42,6 +43,8 @@ def classify(exc: BaseException, *, step: str) -> AuditError:
         return AuditError("throttled", f"{step}: {exc.message}")
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         return AuditError("timeout", f"{step}: the unit's time budget ran out")
+    if isinstance(exc, AssignmentsUnreadable):
+        return AuditError("forbidden", f"{step}: {exc}")
     if isinstance(exc, CredentialConfigError):
         return AuditError("auth_failed", f"{step}: {exc}")
     if isinstance(exc, ClientAuthenticationError):
