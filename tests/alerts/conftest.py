@@ -42,9 +42,11 @@ from alert_fixtures import (
 
 # -- schema -----------------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
-def card_validator() -> jsonschema.Draft6Validator:
-    schema = json.loads((DATA / "adaptive-card-1.5.schema.json").read_text(encoding="utf-8"))
-    return jsonschema.Draft6Validator(schema, format_checker=jsonschema.Draft6Validator.FORMAT_CHECKER)
+def card_validator() -> jsonschema.Draft7Validator:
+    """pal-audit's own Adaptive Card schema (1.4-1.6); see data/adaptive-card.schema.md."""
+    schema = json.loads((DATA / "adaptive-card.schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft7Validator.check_schema(schema)
+    return jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
 
 
 @pytest.fixture(scope="session")
@@ -175,7 +177,7 @@ def receiver(_receiver_server, assert_valid_card) -> Iterator[Receiver]:
     _receiver_server.reset()
     _receiver_server.history.clear()
     yield _receiver_server
-    for body in _receiver_server.history:    # every card any test posted validates against schema 1.5
+    for body in _receiver_server.history:    # every card any test posted validates against the schema
         assert_valid_card(body["attachments"][0]["content"])
 
 

@@ -1,6 +1,7 @@
-"""Adaptive Cards: what each card tells the reader, and that every card validates against schema 1.5."""
+"""Adaptive Cards: what each card tells the reader, and that every card validates against the Adaptive Card
+schema (pal-audit's own transcription of the 1.4-1.6 format, `data/adaptive-card.schema.json`)."""
 
-import hashlib
+import copy
 import json
 from datetime import UTC, datetime
 
@@ -27,9 +28,123 @@ def texts(card) -> str:
     return json.dumps(card)
 
 
-def test_schema_is_the_published_one():
-    digest = hashlib.sha256((DATA / "adaptive-card-1.5.schema.json").read_bytes()).hexdigest()
-    assert digest == "32c91fb285180a266a55b3475dd0396e63fe079311714d3a14963b41f5e17920"
+# -- the schema itself: kept as data, with its source and licence, and it has teeth ------------------
+MINIMAL_1_5 = {"type": "AdaptiveCard", "version": "1.5",
+               "body": [{"type": "TextBlock", "text": "Hello"}]}
+
+
+def schema_errors(validator, card) -> list[str]:
+    return [e.message for e in validator.iter_errors(card)]
+
+
+def test_schema_is_our_own_draft7_with_source_and_licence_noted():
+    schema = json.loads((DATA / "adaptive-card.schema.json").read_text(encoding="utf-8"))
+    assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
+    note = (DATA / "adaptive-card.schema.md").read_text(encoding="utf-8")
+    assert "schema explorer" in note and "not a copy" in note and "Licence" in note
+    assert not list(DATA.glob("adaptive-card-1.*"))                 # the copied file is gone
+
+
+def test_schema_accepts_a_minimal_1_5_card(card_validator):
+    assert schema_errors(card_validator, MINIMAL_1_5) == []
+    assert schema_errors(card_validator, {**MINIMAL_1_5, "version": "1.4"}) == []
+    assert schema_errors(card_validator, {**MINIMAL_1_5, "version": "1.6"}) == []
+
+
+def test_schema_accepts_the_documented_elements_and_actions(card_validator):
+    card = {
+        "type": "AdaptiveCard", "version": "1.5", "$schema": cards.SCHEMA, "fallbackText": "f",
+        "speak": "s", "lang": "en", "minHeight": "100px", "verticalContentAlignment": "center",
+        "msteams": {"width": "Full"}, "selectAction": {"type": "Action.Submit", "data": {"x": 1}},
+        "body": [
+            {"type": "TextBlock", "text": "t", "size": "extraLarge", "weight": "lighter", "color": "dark",
+             "spacing": "padding", "fontType": "monospace", "maxLines": 2, "style": "heading",
+             "horizontalAlignment": "center", "isVisible": True, "id": "t1"},
+            {"type": "RichTextBlock", "inlines": ["plain ", {"type": "TextRun", "text": "bold",
+                                                             "weight": "bolder", "italic": True}]},
+            {"type": "Image", "url": "https://example.com/a.png", "altText": "a", "size": "small",
+             "style": "person", "width": "40px"},
+            {"type": "Container", "style": "emphasis", "bleed": True, "items": [
+                {"type": "ColumnSet", "columns": [
+                    {"type": "Column", "width": "auto", "items": [{"type": "TextBlock", "text": "c1"}]},
+                    {"width": 2, "items": [{"type": "TextBlock", "text": "c2"}]}]}]},
+            {"type": "FactSet", "facts": [{"title": "k", "value": "v"}]},
+            {"type": "Table", "firstRowAsHeader": True, "gridStyle": "accent",
+             "columns": [{"width": 1}, {"width": "80px"}],
+             "rows": [{"type": "TableRow", "cells": [
+                 {"type": "TableCell", "items": [{"type": "TextBlock", "text": "a"}]},
+                 {"type": "TableCell", "items": [{"type": "TextBlock", "text": "b"}]}]}]},
+            {"type": "ActionSet", "actions": [
+                {"type": "Action.ToggleVisibility", "title": "toggle",
+                 "targetElements": ["t1", {"elementId": "t1", "isVisible": False}]},
+                {"type": "Action.Execute", "verb": "ack", "style": "positive", "mode": "secondary"}]},
+        ],
+        "actions": [
+            {"type": "Action.OpenUrl", "title": "open", "url": "https://example.com/x", "tooltip": "x"},
+            {"type": "Action.ShowCard", "title": "more", "card": {
+                "type": "AdaptiveCard", "body": [{"type": "TextBlock", "text": "nested"}]}},
+        ],
+    }
+    assert schema_errors(card_validator, card) == []
+
+
+def test_schema_accepts_every_card_pal_audit_builds(card_validator):
+    items = [item_from_change(change(finding(identity=f"a{i}"), t), mask=m)
+             for i, t in enumerate(Transition) for m in (False, True)]
+    now = datetime(2026, 3, 3, tzinfo=UTC)
+    built = [*(cards.alert_card(i) for i in items), cards.digest_card("run-1", items),
+             cards.storm_card(storm_summary("run-9", items, 3, already_sent=1)),
+             cards.stale_card(36, None, now), cards.stale_card(36, now, now)]
+    for card in built:
+        assert schema_errors(card_validator, card) == []
+
+
+MESSAGE_CARD = {"@type": "MessageCard", "@context": "https://schema.org/extensions", "summary": "s",
+                "themeColor": "0076D7", "sections": [{"activityTitle": "t", "text": "x"}]}
+
+
+_DELETE = object()
+
+
+def _with(path: tuple, value, card=MINIMAL_1_5):
+    """A copy of `card` with the value at `path` replaced (or deleted)."""
+    out = copy.deepcopy(card)
+    *parents, last = path
+    target = out
+    for key in parents:
+        target = target[key]
+    if value is _DELETE:
+        del target[last]
+    else:
+        target[last] = value
+    return out
+
+
+@pytest.mark.parametrize("card", [
+    pytest.param(MESSAGE_CARD, id="retired-connector-MessageCard"),
+    pytest.param(_with(("version",), "1.2"), id="version-1.2"),
+    pytest.param(_with(("version",), "1.0"), id="version-1.0"),
+    pytest.param(_with(("version",), 1.5), id="version-not-a-string"),
+    pytest.param(_with(("version",), _DELETE), id="no-version"),
+    pytest.param(_with(("body", 0, "type"), "Carousel"), id="unknown-element-type"),
+    pytest.param(_with(("body", 0, "text"), _DELETE), id="TextBlock-without-text"),
+    pytest.param(_with(("body", 0, "size"), "huge"), id="bad-size"),
+    pytest.param(_with(("body", 0, "weight"), "heavy"), id="bad-weight"),
+    pytest.param(_with(("body", 0, "color"), "red"), id="bad-color"),
+    pytest.param(_with(("body", 0, "spacing"), "tiny"), id="bad-spacing"),
+    pytest.param(_with(("body", 0), {"type": "Container", "style": "blue", "items": []}),
+                 id="bad-container-style"),
+    pytest.param(_with(("actions",), [{"type": "Action.OpenUrl", "title": "x"}]), id="OpenUrl-without-url"),
+    pytest.param(_with(("actions",), [{"type": "Action.OpenUrl", "url": "not a url"}]), id="OpenUrl-bad-url"),
+    pytest.param(_with(("actions",), [{"type": "Action.Http", "url": "https://x"}]), id="unknown-action"),
+    pytest.param(_with(("body", 0), {"type": "FactSet", "facts": [{"title": "k"}]}), id="Fact-without-value"),
+    pytest.param(_with(("body", 0), {"type": "Image"}), id="Image-without-url"),
+    pytest.param(_with(("selectAction",), {"type": "Action.ShowCard", "card": MINIMAL_1_5}),
+                 id="ShowCard-as-selectAction"),
+    pytest.param(_with(("type",), "Card"), id="wrong-root-type"),
+])
+def test_schema_rejects_malformed_cards(card_validator, card):
+    assert schema_errors(card_validator, card), "the schema accepted a malformed card"
 
 
 def test_validator_rejects_what_teams_would_reject(assert_valid_card):
