@@ -2,7 +2,7 @@
 
 Teams Workflows ("Send webhook alerts to a channel") posts `attachments[0].content` as the card. Not
 the retired Office 365 connector MessageCard format. Only standard 1.5 elements are used (no `msteams`
-host extension), so every card validates against the published JSON schema.
+host extension), so every card validates against the Adaptive Card schema the tests keep.
 """
 
 from __future__ import annotations
