@@ -207,11 +207,13 @@ class Step:
 
 
 async def collect_identity(tenant_id: str, identity: str, own: ArmSession, cache: RoleDefinitionCache,
-                           *, reader: ArmSession | None = None, step: Step | None = None) -> IdentitySnapshot:
+                           *, reader: ArmSession | None = None, step: Step | None = None,
+                           parallel: bool = True) -> IdentitySnapshot:
     """Everything the checks need about one identity in one tenant.
 
     The link is always read as the identity itself (nobody else can read it); assignments are
     listed by `reader` when the registry names one (`assignments_via`, design.md §4.7).
+    `parallel=False` makes one call at a time (the `--concurrency 1` baseline).
     """
     step = step or Step()
     oid = step.principal_id = await sign_in(own)
@@ -224,8 +226,12 @@ async def collect_identity(tenant_id: str, identity: str, own: ArmSession, cache
     step.name = "listing subscriptions"
     subscriptions = await list_subscriptions(lister)
     step.name = "listing role assignments and PIM eligibility"
-    per_subscription, eligible = await asyncio.gather(
-        asyncio.gather(*(list_active(lister, sub, oid) for sub in subscriptions)), list_eligible(own))
+    if parallel:
+        per_subscription, eligible = await asyncio.gather(
+            asyncio.gather(*(list_active(lister, sub, oid) for sub in subscriptions)), list_eligible(own))
+    else:
+        per_subscription = [await list_active(lister, sub, oid) for sub in subscriptions]
+        eligible = await list_eligible(own)
     active: dict[str, RoleAssignment] = {}
     seen_in: dict[str, str] = {}
     for sub, sub_active in zip(subscriptions, per_subscription, strict=True):
