@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -18,7 +18,7 @@ from pal_audit.clouds import Cloud, CloudError, load_cloud_file
 from pal_audit.model import Severity
 from pal_audit.registry import Registry, RegistryError, load_registry
 from pal_audit.report import ScanReport, render_table, to_csv, to_json
-from pal_audit.scan import ResultSink, run_scan
+from pal_audit.scan import run_scan
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -159,21 +159,24 @@ def run_scan_command(reg: Registry, *, cloud: Cloud | None, concurrency: int, un
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
-    sink = None
-    if store:
-        sink = table_sink_or_exit()
+    sink = table_sink_or_exit(reg) if store else None
+
+    def go(progress: Any = None) -> ScanReport:
+        report = asyncio.run(run_scan(reg, cloud=cloud, concurrency=concurrency,
+                                      unit_budget_seconds=unit_budget, sink=sink, progress=progress))
+        if sink is not None and sink.run_id:
+            report.run_id = sink.run_id     # the id the tables (and GET /api/scans) know the run by
+        return report
+
     if not console.is_terminal:
-        return asyncio.run(run_scan(reg, cloud=cloud, concurrency=concurrency,
-                                    unit_budget_seconds=unit_budget, sink=sink))
+        return go()
     columns = (TextColumn("auditing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("tenants", total=len(reg.tenants))
-        return asyncio.run(run_scan(reg, cloud=cloud, concurrency=concurrency,
-                                    unit_budget_seconds=unit_budget, sink=sink,
-                                    progress=lambda _result: bar.advance(task)))
+        return go(lambda _result: bar.advance(task))
 
 
-def table_sink_or_exit() -> ResultSink:
+def table_sink_or_exit(reg: Registry) -> Any:
     """The `--store tables` sink, or exit 2 naming the missing or bad setting."""
     from pal_audit.settings import SettingsError, load_settings
 
@@ -185,7 +188,7 @@ def table_sink_or_exit() -> ResultSink:
         fail("--store tables: setting AzureWebJobsStorage (a storage connection string) is not set")
     from pal_audit.service import table_result_sink
 
-    return table_result_sink(settings)
+    return table_result_sink(settings, reg)
 
 
 def write_report(report: ScanReport, fmt: str, output: str | None) -> None:

@@ -76,10 +76,56 @@ def to_csv(report: ScanReport) -> str:
 
 
 def render_table(report: ScanReport, console: Any) -> None:
-    """A readable report on a rich Console: one table of findings, then the run summary."""
+    """A readable report on a rich Console: the findings, then the run summary.
+
+    A wide console gets one table; a narrow one (a laptop terminal, a CI log) gets one block per
+    finding, since six columns at 80 characters are unreadable.
+    """
+    names = {t["tenant_id"]: t.get("name", "") for t in report.tenants}
+    if console.width >= 140:
+        _findings_table(report, names, console)
+    else:
+        _findings_blocks(report, names, console)
+    _summary(report, console)
+
+
+def _findings_blocks(report: ScanReport, names: dict[str, str], console: Any) -> None:
+    from rich.markup import escape
+    from rich.padding import Padding
     from rich.table import Table
 
-    names = {t["tenant_id"]: t.get("name", "") for t in report.tenants}
+    current = None
+    grid = None
+    for f in _sorted_by_tenant(report.findings):
+        tenant = names.get(f.tenant_id) or f.tenant_id
+        if tenant != current:
+            if grid is not None:
+                console.print(Padding(grid, (0, 0, 0, 2)))
+            console.print(f"\n[bold underline]{escape(tenant)}[/] [dim]{f.tenant_id}[/]")
+            current = tenant
+            grid = Table.grid(padding=(0, 1))
+            grid.add_column(width=6, no_wrap=True)
+            grid.add_column(ratio=1)
+        style = _SEVERITY_STYLE[f.severity.value]
+        head = f"[bold]{f.check_id}[/]" + ("" if f.identity == "-" else f" [cyan]{escape(f.identity)}[/]")
+        if f.status == Status.SUPPRESSED:
+            head += f" [dim](suppressed: {escape(f.suppression or '')})[/]"
+        body = f"{head}\n{escape(f.detail)}\n[green]fix:[/] {escape(f.remediation)}"
+        assert grid is not None
+        grid.add_row(f"[{style}]{f.severity.value}[/]", body)
+    if grid is not None:
+        console.print(Padding(grid, (0, 0, 0, 2)))
+    console.print()
+
+
+def _sorted_by_tenant(findings: Sequence[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (f.tenant_id, -f.severity.rank, f.identity, f.check_id,
+                                           f.qualifier))
+
+
+def _findings_table(report: ScanReport, names: dict[str, str], console: Any) -> None:
+    from rich.table import Table
+
     table = Table(title="PAL findings", show_lines=True, expand=True)
     for column, kw in (("Severity", {"no_wrap": True}), ("Tenant", {}), ("Identity", {}), ("Check", {}),
                        ("What was seen", {"ratio": 3}), ("Fix", {"ratio": 3})):
@@ -92,6 +138,9 @@ def render_table(report: ScanReport, console: Any) -> None:
                       f.detail + (f"\n[dim]suppressed: {f.suppression}[/]" if f.suppression else ""),
                       f.remediation)
     console.print(table)
+
+
+def _summary(report: ScanReport, console: Any) -> None:
     s = report.run_summary()
     sev = s["open_by_severity"]
     console.print(
