@@ -1,0 +1,59 @@
+"""The imperative shell the Functions triggers and `pal-audit scan --store tables` call.
+
+    start_run            timer / POST /api/scans / CLI: claim tenants, record the run, enqueue
+    handle_tenant_message   queue trigger: audit one tenant, store it, finish it in the run
+    handle_poison_message   poison queue: the tenant becomes an `audit_error`, the run still finishes
+    audit_and_store / store_tenant_result   the per-tenant write the CLI reuses
+    scan_into_tables     the CLI's whole `--store tables` scan, without a queue
+    health               GET /api/health
+
+One concern per module: `hooks` (where alerts plug in), `runs` (starting a run, its completion
+notification), `tenant` (one tenant's write, the queue triggers), `cli_sink` (`--store tables`),
+`health` (the timer, GET /api/health), `context` (the Functions app's wiring). Import from here.
+`_alerts_for` is looked up on this package at call time: replacing `pal_audit.service._alerts_for`
+changes the alerts of every caller.
+"""
+
+from pal_audit.service.cli_sink import TableResultSink, TablesScan, scan_into_tables, table_result_sink
+from pal_audit.service.context import (
+    AppContext,
+    _alerts_for,  # noqa: F401  (tests replace it here; every caller looks it up here)
+    _registry_cache,  # noqa: F401  (tests clear it)
+    load_registry_cached,
+    open_context,
+    tenants_unknown,
+)
+from pal_audit.service.health import health, run_nightly
+from pal_audit.service.hooks import NO_HOOKS, Hooks
+from pal_audit.service.runs import CLAIM_GRACE, StartResult, start_run, utcnow
+from pal_audit.service.tenant import (
+    TenantOutcome,
+    audit_and_store,
+    handle_poison_message,
+    handle_tenant_message,
+    store_tenant_result,
+)
+
+__all__ = [
+    "CLAIM_GRACE",
+    "NO_HOOKS",
+    "AppContext",
+    "Hooks",
+    "StartResult",
+    "TableResultSink",
+    "TablesScan",
+    "TenantOutcome",
+    "audit_and_store",
+    "handle_poison_message",
+    "handle_tenant_message",
+    "health",
+    "load_registry_cached",
+    "open_context",
+    "run_nightly",
+    "scan_into_tables",
+    "start_run",
+    "store_tenant_result",
+    "table_result_sink",
+    "tenants_unknown",
+    "utcnow",
+]

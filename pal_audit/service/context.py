@@ -1,0 +1,102 @@
+"""Wiring for the Functions app: `open_context` / `AppContext` (settings, store, registry, auditor,
+hooks), the cached registry, the alerts factory and `tenants_unknown`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pal_audit.service.hooks import Hooks
+from pal_audit.settings import Settings, load_settings
+from pal_audit.store import StorageConfig, Store
+from pal_audit.store.tables import is_transport_failure, unavailable
+
+if TYPE_CHECKING:
+    from pal_audit.audit import Auditor
+    from pal_audit.registry import Registry
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    store: Store
+    _registry: Registry | None = None
+
+    def registry(self) -> Registry:
+        if self._registry is None:
+            self._registry = load_registry_cached(self.settings.registry_path)
+        return self._registry
+
+    def auditor(self) -> Auditor:
+        from pal_audit.audit import Auditor
+        from pal_audit.clouds import cloud_from_setting
+
+        registry = self.registry()
+        s = self.settings
+        cloud = cloud_from_setting(s.cloud, base_dir=registry.base_dir) if s.cloud else None
+        return Auditor(registry, cloud=cloud, concurrency=s.concurrency,
+                       unit_budget_seconds=s.unit_budget_seconds,
+                       managed_identity_client_id=s.managed_identity_client_id)
+
+    def hooks(self) -> Hooks:
+        return Hooks.from_alerts(alerts_for(self.settings, self.store))
+
+
+_registry_cache: dict[str, tuple[float, Registry]] = {}
+
+
+def load_registry_cached(path: str) -> Registry:
+    """The registry, re-read only when the file changes (every invocation needs it)."""
+    from pal_audit.registry import load_registry
+
+    p = Path(path)
+    key, mtime = str(p.resolve()), p.stat().st_mtime if p.exists() else -1.0
+    hit = _registry_cache.get(key)
+    if hit and hit[0] == mtime:
+        return hit[1]
+    # Secrets are checked per identity by the audit (a missing one is that unit's audit_error),
+    # so one missing secret does not take down every tenant and the HTTP API.
+    registry = load_registry(p, check_secrets=False)
+    _registry_cache[key] = (mtime, registry)
+    return registry
+
+
+def _alerts_for(settings: Settings, store: Store) -> Any | None:
+    """The alerts object when the alerts package provides a factory; None = no alerts."""
+    try:
+        from pal_audit import alerts
+    except ImportError:
+        return None
+    factory = getattr(alerts, "build_alerts", None)
+    return factory(settings, store) if factory is not None else None
+
+
+def alerts_for(settings: Settings, store: Store) -> Any | None:
+    """`_alerts_for` as looked up on the package at call time, so `pal_audit.service._alerts_for`
+    stays the one place to replace it (tests do) for every caller."""
+    import pal_audit.service
+
+    return pal_audit.service._alerts_for(settings, store)
+
+
+@asynccontextmanager
+async def open_context(settings: Settings | None = None, **client_options: Any) -> AsyncIterator[AppContext]:
+    """Settings validated, storage clients open and tables created; the registry loads on first use."""
+    settings = settings or load_settings()
+    config = StorageConfig.from_settings(settings)
+    async with Store(config, **client_options) as store:
+        try:
+            await store.ensure_tables()
+        except Exception as exc:
+            if is_transport_failure(exc):
+                raise unavailable(exc, config.describe()) from exc
+            raise
+        yield AppContext(settings, store)
+
+
+def tenants_unknown(registry: Registry, tenant_ids: Iterable[str]) -> list[str]:
+    known = set(registry.tenant_ids())
+    return [t for t in tenant_ids if t.lower() not in known]

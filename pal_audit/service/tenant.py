@@ -1,0 +1,153 @@
+"""One tenant: the per-tenant write (`store_tenant_result`, `audit_and_store`, which the CLI reuses)
+and the queue triggers (`handle_tenant_message`, `handle_poison_message`)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from pal_audit.model import FindingChange, TenantSnapshot
+from pal_audit.service.hooks import NO_HOOKS, Hooks
+from pal_audit.service.runs import _notify_completed, _retry_notification, utcnow
+from pal_audit.store import BadMessage, Store, TenantMessage, UnknownRun
+from pal_audit.store.findings import maybe_await
+from pal_audit.store.tables import is_transport_failure, unavailable
+
+if TYPE_CHECKING:
+    from pal_audit.audit import Auditor, TenantResult
+    from pal_audit.registry import Registry
+
+log = logging.getLogger("pal_audit.service")
+
+
+@dataclass(frozen=True)
+class TenantOutcome:
+    run_id: str
+    tenant_id: str
+    result: TenantResult | None         # None when nothing was audited (a replay)
+    changes: tuple[FindingChange, ...] = ()
+    replay: bool = False                # already finished in this run: nothing written
+    run_completed: bool = False         # this call completed the run
+
+
+# ---------------------------------------------------------------- one tenant
+
+
+async def store_tenant_result(store: Store, run_id: str, result: TenantResult, *, hooks: Hooks = NO_HOOKS,
+                              now: datetime | None = None) -> TenantOutcome:
+    """Write one tenant's audit: findings (transitions first to `on_changes`), status, then the run."""
+    now = now or utcnow()
+    snap = result.snapshot
+    try:
+        changes = await store.findings.write_tenant(snap, result.findings, run_id, at=now,
+                                                    on_changes=hooks.on_changes)
+        await store.status.record(snap, run_id, at=now)
+        if hooks.on_tenant_written is not None:
+            await maybe_await(hooks.on_tenant_written(run_id, snap.tenant_id, changes))
+        fin = await store.runs.finish_tenant(run_id, snap.tenant_id, ok=snap.fully_audited, changes=changes,
+                                             error=_error_summary(snap), at=now)
+        if fin.completed_now:
+            await _notify_completed(store, run_id, hooks)
+    except Exception as exc:
+        if is_transport_failure(exc):
+            raise unavailable(exc, store.config.describe()) from exc
+        raise
+    return TenantOutcome(run_id, snap.tenant_id, result, tuple(changes), replay=not fin.counted,
+                         run_completed=fin.completed_now)
+
+
+async def audit_and_store(registry: Registry, auditor: Auditor, store: Store, run_id: str, tenant_id: str,
+                          *, hooks: Hooks = NO_HOOKS, now: datetime | None = None) -> TenantOutcome:
+    """Audit one tenant of a run and store it; a tenant already finished in that run is skipped."""
+    try:
+        run, state = await store.runs.tenant_state(run_id, tenant_id)
+    except Exception as exc:
+        if is_transport_failure(exc):
+            raise unavailable(exc, store.config.describe()) from exc
+        raise
+    if run is None or state is None:
+        raise UnknownRun(f"tenant {tenant_id} is not part of run {run_id}")
+    if state != "queued":
+        log.info("run %s, tenant %s: already %s (replayed message)", run_id, tenant_id, state)
+        await _retry_notification(store, run, hooks)
+        return TenantOutcome(run_id, tenant_id, None, replay=True)
+    result = await auditor.audit_tenant(tenant_id)
+    return await store_tenant_result(store, run_id, result, hooks=hooks, now=now)
+
+
+def _error_summary(snap: TenantSnapshot) -> str | None:
+    if snap.error is not None:
+        return f"{snap.error.reason}: {snap.error.message}"
+    failed = [f"{i.identity}: {i.error.reason}" for i in snap.identities if i.error is not None]
+    return "; ".join(failed) or None
+
+
+# ---------------------------------------------------------------- queue triggers
+
+
+async def handle_tenant_message(body: bytes | str, *, registry: Registry, store: Store,
+                                auditor_factory: Callable[[], Auditor], hooks: Hooks = NO_HOOKS
+                                ) -> TenantOutcome | None:
+    """Queue trigger. Raises only when a retry can help (storage down): the host then redelivers."""
+    try:
+        msg = TenantMessage.parse(body)
+    except BadMessage as exc:
+        log.error("dropping a malformed tenant message: %s", exc)   # a retry would fail the same way
+        return None
+    if msg.tenant_id not in registry.tenant_ids():
+        log.error("run %s: tenant %s is no longer in the registry; recorded as failed",
+                  msg.run_id, msg.tenant_id)
+        return await _finish_unknown_tenant(store, msg, hooks)
+    try:
+        async with auditor_factory() as auditor:
+            return await audit_and_store(registry, auditor, store, msg.run_id, msg.tenant_id, hooks=hooks)
+    except UnknownRun as exc:
+        log.error("dropping a message for an unknown run: %s", exc)
+        return None
+
+
+async def handle_poison_message(body: bytes | str, *, registry: Registry, store: Store,
+                                hooks: Hooks = NO_HOOKS) -> TenantOutcome | None:
+    """Poison-queue trigger: the tenant's audit kept crashing. Record a tenant-level audit_error
+    (which resolves nothing) and finish the tenant in its run, so the crash is never silent."""
+    from pal_audit.audit import failed_tenant_result
+
+    try:
+        msg = TenantMessage.parse(body)
+    except BadMessage as exc:
+        log.error("poison queue: dropping a malformed message: %s", exc)
+        return None
+    log.error("run %s: the audit of tenant %s failed repeatedly (poison queue)", msg.run_id, msg.tenant_id)
+    if msg.tenant_id not in registry.tenant_ids():
+        return await _finish_unknown_tenant(store, msg, hooks)
+    try:
+        run, state = await store.runs.tenant_state(msg.run_id, msg.tenant_id)
+    except Exception as exc:
+        if is_transport_failure(exc):
+            raise unavailable(exc, store.config.describe()) from exc
+        raise
+    if run is None or state is None:
+        log.error("poison queue: run %s or its tenant %s is unknown", msg.run_id, msg.tenant_id)
+        return None
+    if state != "queued":
+        await _retry_notification(store, run, hooks)
+        return TenantOutcome(msg.run_id, msg.tenant_id, None, replay=True)
+    result = failed_tenant_result(registry, msg.tenant_id, "unexpected",
+                                  "the audit of this tenant failed on every attempt (its queue message went "
+                                  "to the poison queue); see the function logs of this run")
+    return await store_tenant_result(store, msg.run_id, result, hooks=hooks)
+
+
+async def _finish_unknown_tenant(store: Store, msg: TenantMessage, hooks: Hooks) -> TenantOutcome | None:
+    try:
+        fin = await store.runs.finish_tenant(msg.run_id, msg.tenant_id, ok=False, changes=(),
+                                             error="not_found: tenant no longer in the registry", at=utcnow())
+    except UnknownRun:
+        return None
+    if fin.completed_now:
+        await _notify_completed(store, msg.run_id, hooks)
+    return TenantOutcome(msg.run_id, msg.tenant_id, None, replay=not fin.counted,
+                         run_completed=fin.completed_now)
