@@ -1,0 +1,84 @@
+"""Pass 3: cross references within a well-shaped registry, and the secret environment variables."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from typing import Any
+
+from pal_audit.registry.errors import Loc
+from pal_audit.registry.schema import TENANT_LEVEL_CHECKS, Registry, used_identities
+
+
+def cross_problems(reg: Registry, env: Mapping[str, str], check_secrets: bool) -> list[tuple[Loc, str]]:
+    problems: list[tuple[Loc, str]] = []
+    add = problems.append
+    defined = list(reg.identities)
+
+    previous = reg.partner.previous_partner_ids
+    for i, pid in enumerate(previous):
+        if pid == reg.partner.partner_id:
+            add((("partner", "previous_partner_ids", i), f"{pid} is the current partner_id; "
+                 "previous_partner_ids lists only ids used before"))
+        elif pid in previous[:i]:
+            add((("partner", "previous_partner_ids", i), f"{pid} is listed twice"))
+
+    for name, ident in reg.identities.items():
+        if ident.kind == "user" and ident.auth.method != "azure_cli":
+            add((("identities", name, "auth", "method"), f"a user identity can only sign in with azure_cli, "
+                 f"not {ident.auth.method} (service principals use client_secret, certificate or federated)"))
+        if ident.kind == "service_principal" and ident.client_id is None:
+            add((("identities", name), "missing required key 'client_id' (the app's client id, a GUID)"))
+
+    def unknown_identity(ref: str) -> str:
+        hint = difflib.get_close_matches(ref, defined, n=1)
+        return f"unknown identity {ref!r}" + (f"; did you mean {hint[0]!r}?" if hint else
+                                             f" (defined: {', '.join(defined)})")
+
+    first_seen: dict[str, int] = {}
+    for ti, t in enumerate(reg.tenants):
+        if t.tenant_id in first_seen:
+            add((("tenants", ti, "tenant_id"), f"duplicate tenant {t.tenant_id} "
+                 f"(also tenants[{first_seen[t.tenant_id]}])"))
+        else:
+            first_seen[t.tenant_id] = ti
+        for ii, ref in enumerate(t.identities):
+            if ref not in reg.identities:
+                add((("tenants", ti, "identities", ii), unknown_identity(ref)))
+            elif ref in t.identities[:ii]:
+                add((("tenants", ti, "identities", ii), f"identity {ref!r} is listed twice"))
+        if t.assignments_via is not None and t.assignments_via not in reg.identities:
+            add((("tenants", ti, "assignments_via"), unknown_identity(t.assignments_via)))
+
+    for si, s in enumerate(reg.suppressions):
+        if s.tenant_id not in first_seen:
+            add((("suppressions", si, "tenant_id"), f"tenant {s.tenant_id} is not in tenants"))
+        elif s.identity is not None:
+            if s.check in TENANT_LEVEL_CHECKS:
+                add((("suppressions", si, "identity"), f"{s.check} is a tenant-level check: "
+                     "omit identity"))
+            elif s.identity not in reg.tenant(s.tenant_id).identities:
+                add((("suppressions", si, "identity"), f"identity {s.identity!r} is not audited in "
+                     f"tenant {s.tenant_id}"))
+
+    if check_secrets:
+        used = used_identities(reg)
+        for name, ident in reg.identities.items():
+            if name in used:
+                problems.extend(_missing_env(name, ident.auth, env))
+    return problems
+
+
+def _missing_env(name: str, auth: Any, env: Mapping[str, str]) -> list[tuple[Loc, str]]:
+    """Names (never values) of secret environment variables that are unset or empty."""
+    out: list[tuple[Loc, str]] = []
+    for key in ("secret_env", "certificate_env", "password_env"):
+        var = getattr(auth, key, None)
+        if var is None:
+            continue
+        raw = env.get(var)
+        state = "not set" if raw is None else ("empty" if not raw.strip() else None)
+        if state:
+            out.append((("identities", name, "auth", key), f"environment variable {var} is {state} "
+                        f"(identity {name} needs it to sign in)"))
+    return out

@@ -1,0 +1,169 @@
+"""Pass 2, the document's shape: pydantic models, strict, unknown keys forbidden; and the Registry itself."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from pal_audit import model
+from pal_audit.clouds import Cloud
+from pal_audit.registry.errors import Loc, format_problem
+from pal_audit.registry.fields import EnvName, Guid, IdentityName, IsoDate, PartnerId, Text
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class PartnerConfig(_Strict):
+    partner_id: PartnerId
+    previous_partner_ids: list[PartnerId] = []
+    name: Text | None = None
+
+
+class ClientSecretAuth(_Strict):
+    method: Literal["client_secret"]
+    secret_env: EnvName
+
+
+class CertificateAuth(_Strict):
+    method: Literal["certificate"]
+    certificate_env: EnvName            # holds the PEM (certificate and private key)
+    password_env: EnvName | None = None
+
+
+class FederatedAuth(_Strict):
+    method: Literal["federated"]        # assertion = a token of the Function's managed identity
+
+
+class AzureCliAuth(_Strict):
+    method: Literal["azure_cli"]        # an engineer's `az login`, for local use
+
+
+AuthConfig = Annotated[
+    ClientSecretAuth | CertificateAuth | FederatedAuth | AzureCliAuth, Field(discriminator="method")
+]
+AUTH_METHODS = ("client_secret", "certificate", "federated", "azure_cli")
+
+
+class IdentityConfig(_Strict):
+    kind: Literal["service_principal", "user"]
+    client_id: Guid | None = None       # required for service principals (checked in pass 3)
+    auth: AuthConfig
+
+
+class CustomerApproval(_Strict):
+    by: Text
+    on: IsoDate
+    ref: Text | None = None
+
+
+class TenantConfig(_Strict):
+    tenant_id: Guid
+    name: Text
+    identities: Annotated[list[str], Field(min_length=1)]
+    expect_link: bool = True
+    customer_approval: CustomerApproval | None = None
+    assignments_via: str | None = None
+
+    @property
+    def has_customer_approval(self) -> bool:
+        return self.customer_approval is not None
+
+
+class PolicyConfig(_Strict):
+    custom_roles: Literal["not_eligible", "by_permissions"] = "not_eligible"
+
+
+CheckId = Literal[model.CHECK_IDS]  # type: ignore[valid-type]
+TENANT_LEVEL_CHECKS = ("customer_approval_missing", "tenant_without_credited_link")
+
+
+class SuppressionConfig(_Strict):
+    check: CheckId
+    tenant_id: Guid
+    identity: str | None = None
+    reason: Text
+    owner: Text
+    expires: IsoDate
+
+
+class Registry(_Strict):
+    partner: PartnerConfig
+    cloud: Cloud                        # resolved from a name or mapping before validation
+    identities: Annotated[dict[IdentityName, IdentityConfig], Field(min_length=1)]
+    tenants: Annotated[list[TenantConfig], Field(min_length=1)]
+    policy: PolicyConfig = PolicyConfig()
+    suppressions: list[SuppressionConfig] = []
+
+    _source: str = PrivateAttr(default="<registry>")
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+    _node: Any = PrivateAttr(default=None)      # YAML node tree, for line numbers in warnings
+    _by_id: dict[str, TenantConfig] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: Any, /) -> None:
+        # First occurrence wins; duplicates are rejected in pass 3 anyway.
+        for t in reversed(self.tenants):
+            self._by_id[t.tenant_id] = t
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    @property
+    def base_dir(self) -> Path:
+        return self._base_dir
+
+    def cloud_config(self) -> Cloud:
+        """The resolved cloud (same as `.cloud`)."""
+        return self.cloud
+
+    def partner_policy(self) -> model.PartnerPolicy:
+        return model.PartnerPolicy(
+            partner_id=self.partner.partner_id,
+            previous_partner_ids=frozenset(self.partner.previous_partner_ids),
+            custom_roles=self.policy.custom_roles,
+        )
+
+    def suppression_rules(self) -> tuple[model.Suppression, ...]:
+        """All suppressions, expired ones included: the store needs them to report UNSUPPRESSED."""
+        return tuple(
+            model.Suppression(check=s.check, tenant_id=s.tenant_id, identity=s.identity,
+                              reason=s.reason, owner=s.owner, expires=s.expires)
+            for s in self.suppressions
+        )
+
+    def tenant(self, tenant_id: str) -> TenantConfig:
+        """The tenant with this id (any case); KeyError when the registry does not list it."""
+        found = self._by_id.get(tenant_id.strip().lower())
+        if found is None:
+            raise KeyError(tenant_id)
+        return found
+
+    def tenant_ids(self) -> list[str]:
+        return [t.tenant_id for t in self.tenants]
+
+    def identity(self, name: str) -> IdentityConfig:
+        return self.identities[name]
+
+    def warnings(self, today: date) -> list[str]:
+        """Things that are valid but probably not intended: expired suppressions, unused identities."""
+        found: list[tuple[Loc, str]] = []
+        for i, s in enumerate(self.suppressions):
+            if s.expires < today:
+                found.append((("suppressions", i), f"expired on {s.expires.isoformat()}: it no longer "
+                              f"suppresses {s.check} (renew 'expires' or remove it)"))
+        used = used_identities(self)
+        for name in self.identities:
+            if name not in used:
+                found.append((("identities", name), "defined but used by no tenant"))
+        return [format_problem(self._source, loc, msg, self._node) for loc, msg in found]
+
+
+def used_identities(reg: Registry) -> set[str]:
+    """Identities some tenant audits with or reads assignments through."""
+    used = {n for t in reg.tenants for n in t.identities}
+    return used | {t.assignments_via for t in reg.tenants if t.assignments_via}
