@@ -55,6 +55,11 @@ def audited(tenant: TenantSnapshot) -> list[IdentitySnapshot]:
     return [i for i in tenant.identities if i.ok]
 
 
+def linked_to_us(tenant: TenantSnapshot, policy: PartnerPolicy) -> list[IdentitySnapshot]:
+    """Audited identities linked to the partner's current or a previous ID."""
+    return [i for i in audited(tenant) if i.link is not None and policy.is_ours(i.link.partner_id)]
+
+
 @dataclass(frozen=True)
 class Held:
     """One assignment the identity holds, with the verdict on its role."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pal_audit.checks.base import CheckMeta, audited, tenant_finding
+from pal_audit.checks.base import CheckMeta, linked_to_us, tenant_finding
 from pal_audit.model import Finding, PartnerPolicy, Severity, TenantSnapshot
 
 META = CheckMeta(
@@ -20,8 +20,7 @@ def evaluate(tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
     # deleted, not approved.
     if tenant.has_customer_approval or not tenant.expect_link:
         return []
-    linked = [f"{w.identity} ({w.link.partner_id})" for w in audited(tenant)
-              if w.link is not None and policy.is_ours(w.link.partner_id)]
+    linked = [f"{w.identity} ({w.link.partner_id})" for w in linked_to_us(tenant, policy)]
     if not linked:
         return []
     return [tenant_finding(

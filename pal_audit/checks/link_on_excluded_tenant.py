@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pal_audit.checks.base import CheckMeta, audited, identity_finding, link_text, run_as
+from pal_audit.checks.base import CheckMeta, identity_finding, link_text, linked_to_us, run_as
 from pal_audit.model import Finding, PartnerPolicy, Severity, TenantSnapshot
 
 META = CheckMeta(
@@ -26,6 +26,5 @@ def evaluate(tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
             remediation=run_as(who, f"az managementpartner delete --partner-id {who.link.partner_id}")
             + " (or set expect_link: true in the registry if the tenant should now be credited).",
         )
-        for who in audited(tenant)
-        if who.link is not None and policy.is_ours(who.link.partner_id)
+        for who in linked_to_us(tenant, policy)
     ]

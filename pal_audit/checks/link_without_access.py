@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pal_audit.checks.base import CheckMeta, access_of, audited, identity_finding, link_text, run_as
+from pal_audit.checks.base import CheckMeta, access_of, identity_finding, link_text, linked_to_us, run_as
 from pal_audit.model import Finding, PartnerPolicy, Severity, TenantSnapshot
 
 META = CheckMeta(
@@ -19,9 +19,7 @@ def evaluate(tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
     if not tenant.expect_link:  # there, every link of ours is link_on_excluded_tenant
         return []
     findings = []
-    for who in audited(tenant):
-        if who.link is None or not policy.is_ours(who.link.partner_id):
-            continue
+    for who in linked_to_us(tenant, policy):
         access = access_of(who, policy)
         # Never claim "no access" on missing evidence: unreadable PIM eligibility is not "none".
         if access.active or access.pim is None or access.pim:

@@ -6,10 +6,10 @@ from pal_audit.checks.base import (
     PIM_UNKNOWN_NOTE,
     CheckMeta,
     access_of,
-    audited,
     describe,
     identity_finding,
     link_text,
+    linked_to_us,
 )
 from pal_audit.model import Finding, PartnerPolicy, Severity, TenantSnapshot
 
@@ -28,9 +28,7 @@ def evaluate(tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
     if not tenant.expect_link:
         return []
     findings = []
-    for who in audited(tenant):
-        if who.link is None or not policy.is_ours(who.link.partner_id):
-            continue
+    for who in linked_to_us(tenant, policy):
         access = access_of(who, policy)
         if not access.active or access.active_eligible or access.pim_eligible:
             continue
