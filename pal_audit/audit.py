@@ -146,20 +146,21 @@ class Auditor:
 
     async def _audit_unit(self, tenant: Any, identity_name: str) -> IdentitySnapshot:
         async with self._units:
-            step = Step()
+            step, deadline = Step(), Deadline(self.unit_budget_seconds)
             try:
                 async with asyncio.timeout(self.unit_budget_seconds):
-                    return await self._collect(tenant, identity_name, step)
+                    return await self._collect(tenant, identity_name, step, deadline)
             except Exception as exc:  # every failure is this unit's audit_error, never the run's
+                error = classify(exc, step=step.name, throttled=deadline.throttled)
                 return IdentitySnapshot(tenant_id=tenant.tenant_id, identity=identity_name,
-                                        principal_id=step.principal_id, error=classify(exc, step=step.name))
+                                        principal_id=step.principal_id, error=error)
 
-    async def _collect(self, tenant: Any, identity_name: str, step: Step) -> IdentitySnapshot:
+    async def _collect(self, tenant: Any, identity_name: str, step: Step, deadline: Deadline
+                       ) -> IdentitySnapshot:
         if self._assertion is not None:
             step.name = "managed identity assertion"
             await self._assertion.refresh()
             step.name = "sign-in"
-        deadline = Deadline(self.unit_budget_seconds)
         via = tenant.assignments_via if tenant.assignments_via != identity_name else None
         names = [identity_name] + ([via] if via else [])
         sessions = [self._session_for(tenant.tenant_id, name, deadline) for name in names]

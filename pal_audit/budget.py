@@ -28,6 +28,7 @@ class Deadline:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self._end = time.monotonic() + seconds
+        self.throttled = False      # waiting out a Retry-After right now: a timeout then means throttled
 
     @property
     def remaining(self) -> float:
@@ -46,4 +47,8 @@ class BudgetedRetryPolicy(AsyncRetryPolicy):
         retry_after = self.get_retry_after(response)
         if retry_after and retry_after > self._deadline.remaining:
             raise ThrottledBeyondBudget(retry_after, self._deadline.remaining)
-        return await super()._sleep_for_retry(response, transport)
+        self._deadline.throttled = bool(retry_after)
+        try:
+            return await super()._sleep_for_retry(response, transport)
+        finally:
+            self._deadline.throttled = False

@@ -37,10 +37,16 @@ def _arm_code(exc: HttpResponseError) -> str:
     return f" {code}" if code else ""
 
 
-def classify(exc: BaseException, *, step: str) -> AuditError:
-    """Map an exception raised while auditing a unit to an AuditError; `step` says what was being done."""
+def classify(exc: BaseException, *, step: str, throttled: bool = False) -> AuditError:
+    """Map an exception raised while auditing a unit to an AuditError.
+
+    `step` says what was being done; `throttled` says the budget ran out while waiting out a
+    Retry-After, which makes a timeout a throttling problem, not a slow-service one.
+    """
     if isinstance(exc, ThrottledBeyondBudget):
         return AuditError("throttled", f"{step}: {exc.message}")
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)) and throttled:
+        return AuditError("throttled", f"{step}: the unit's time budget ran out while ARM throttled it")
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         return AuditError("timeout", f"{step}: the unit's time budget ran out")
     if isinstance(exc, AssignmentsUnreadable):
