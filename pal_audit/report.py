@@ -90,30 +90,23 @@ def render_table(report: ScanReport, console: Any) -> None:
 
 
 def _findings_blocks(report: ScanReport, names: dict[str, str], console: Any) -> None:
+    from itertools import groupby
+
     from rich.markup import escape
     from rich.padding import Padding
     from rich.table import Table
 
-    current = None
-    grid = None
-    for f in _sorted_by_tenant(report.findings):
-        tenant = names.get(f.tenant_id) or f.tenant_id
-        if tenant != current:
-            if grid is not None:
-                console.print(Padding(grid, (0, 0, 0, 2)))
-            console.print(f"\n[bold underline]{escape(tenant)}[/] [dim]{f.tenant_id}[/]")
-            current = tenant
-            grid = Table.grid(padding=(0, 1))
-            grid.add_column(width=6, no_wrap=True)
-            grid.add_column(ratio=1)
-        style = _SEVERITY_STYLE[f.severity.value]
-        head = f"[bold]{f.check_id}[/]" + ("" if f.identity == "-" else f" [cyan]{escape(f.identity)}[/]")
-        if f.status == Status.SUPPRESSED:
-            head += f" [dim](suppressed: {escape(f.suppression or '')})[/]"
-        body = f"{head}\n{escape(f.detail)}\n[green]fix:[/] {escape(f.remediation)}"
-        assert grid is not None
-        grid.add_row(f"[{style}]{f.severity.value}[/]", body)
-    if grid is not None:
+    for tenant_id, findings in groupby(_sorted_by_tenant(report.findings), key=lambda f: f.tenant_id):
+        console.print(f"\n[bold underline]{escape(names.get(tenant_id) or tenant_id)}[/] [dim]{tenant_id}[/]")
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(width=6, no_wrap=True)
+        grid.add_column(ratio=1)
+        for f in findings:
+            head = f"[bold]{f.check_id}[/]" + ("" if f.identity == "-" else f" [cyan]{escape(f.identity)}[/]")
+            if f.status == Status.SUPPRESSED:
+                head += f" [dim](suppressed: {escape(f.suppression or '')})[/]"
+            body = f"{head}\n{escape(f.detail)}\n[green]fix:[/] {escape(f.remediation)}"
+            grid.add_row(f"[{_SEVERITY_STYLE[f.severity.value]}]{f.severity.value}[/]", body)
         console.print(Padding(grid, (0, 0, 0, 2)))
     console.print()
 
