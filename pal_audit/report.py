@@ -117,6 +117,7 @@ def _sorted_by_tenant(findings: Sequence[Finding]) -> list[Finding]:
 
 
 def _findings_table(report: ScanReport, names: dict[str, str], console: Any) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="PAL findings", show_lines=True, expand=True)
@@ -127,9 +128,10 @@ def _findings_table(report: ScanReport, names: dict[str, str], console: Any) -> 
         severity = f"[{_SEVERITY_STYLE[f.severity.value]}]{f.severity.value}[/]"
         if f.status == Status.SUPPRESSED:
             severity += "\n[dim]suppressed[/]"
-        table.add_row(severity, names.get(f.tenant_id) or f.tenant_id, f.identity, f.check_id,
-                      f.detail + (f"\n[dim]suppressed: {f.suppression}[/]" if f.suppression else ""),
-                      f.remediation)
+        # Names, details and commands come from the registry and Azure: never read them as markup.
+        seen = escape(f.detail) + (f"\n[dim]suppressed: {escape(f.suppression)}[/]" if f.suppression else "")
+        table.add_row(severity, escape(names.get(f.tenant_id) or f.tenant_id), escape(f.identity), f.check_id,
+                      seen, escape(f.remediation))
     console.print(table)
 
 

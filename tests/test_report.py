@@ -1,0 +1,56 @@
+"""Report rendering: what a person reads at a wide terminal, a narrow one, and what a pipeline parses."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime
+
+import pytest
+from rich.console import Console
+
+from pal_audit.model import Finding, Severity, Status
+from pal_audit.report import ScanReport, render_table, to_csv, to_json
+
+T1, T2 = "11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222"
+
+
+def _report() -> ScanReport:
+    def f(check: str, sev: Severity, tenant: str, identity: str, status: Status = Status.OPEN) -> Finding:
+        return Finding(check, sev, tenant, "oid-" + identity, identity, check.replace("_", " "),
+                       f"seen for {identity}", f"fix {check}", status=status,
+                       suppression="needed (lead, until 2027-01-01)" if status == Status.SUPPRESSED else None)
+
+    r = ScanReport(run_id="r1", started=datetime(2026, 11, 27, tzinfo=UTC))
+    r.tenants = [{"tenant_id": T1, "name": "Fabrikam", "status": "ok", "identities": []},
+                 {"tenant_id": T2, "name": "Contoso [prod]", "status": "error", "identities": []}]
+    r.findings = [f("excessive_privilege", Severity.LOW, T1, "ops-app", Status.SUPPRESSED),
+                  f("link_missing", Severity.HIGH, T1, "ops-app"),
+                  f("audit_error", Severity.HIGH, T2, "mon-app")]
+    return r
+
+
+@pytest.mark.parametrize("width", [80, 200])
+def test_table_shows_every_finding_and_the_summary(width):
+    out = io.StringIO()
+    render_table(_report(), Console(file=out, width=width, force_terminal=False))
+    text = out.getvalue()
+    for needle in ("Fabrikam", "Contoso [prod]", "link_missing", "audit_error", "suppressed",
+                   "fix link_missing"):
+        assert needle in text
+    assert "2 tenants audited (1 incomplete); 2 open findings (2 high, 0 medium, 0 low), 1 suppressed." in \
+        " ".join(text.split())
+
+
+def test_json_and_csv_order_by_severity_then_tenant():
+    body = json.loads(to_json(_report()))
+    assert [f["check_id"] for f in body["findings"]] == ["link_missing", "audit_error", "excessive_privilege"]
+    assert body["run"]["open_by_severity"] == {"high": 2, "medium": 0, "low": 0}
+    lines = to_csv(_report()).splitlines()
+    assert lines[0].startswith("finding_id,check_id,severity") and len(lines) == 4
+
+
+def test_worst_open_severity_ignores_suppressed():
+    r = _report()
+    r.findings = [x for x in r.findings if x.status == Status.SUPPRESSED]
+    assert r.worst_open_severity() is None
