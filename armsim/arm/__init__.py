@@ -1,0 +1,15 @@
+"""Azure Resource Manager routes: tenants, subscriptions, resource groups, Microsoft.Authorization
+(role assignments, role definitions, PIM eligibility) and Microsoft.ManagementPartner (PAL).
+
+Shapes follow azure-wire.md §3–§5 and §7; paths are matched case-insensitively (§11).
+
+The server uses three entry points: `authenticate` (who is calling), `route` (which operation the
+request is) and `check_subscription_tenant` (the token's tenant owns the subscription). Modules:
+`access` (callers and authorization), `routes` (the routing table), `subscriptions`, `rbac` and
+`pal_links` (the handlers), `shapes` (the JSON bodies).
+"""
+
+from armsim.arm.access import Caller, authenticate, check_subscription_tenant
+from armsim.arm.routes import Route, route
+
+__all__ = ["Caller", "Route", "authenticate", "check_subscription_tenant", "route"]

@@ -1,0 +1,130 @@
+"""The ARM routing table: which operation a method and path are, and the handler that serves it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from armsim.arm.access import Caller
+from armsim.arm.pal_links import (
+    create_link,
+    delete_link,
+    get_link,
+    get_own_link,
+    list_pal_operations,
+    update_link,
+)
+from armsim.arm.rbac import (
+    get_role_assignment,
+    get_role_definition,
+    list_eligibility_instances,
+    list_role_assignments,
+    list_role_definitions,
+)
+from armsim.arm.subscriptions import (
+    get_subscription,
+    list_resource_groups,
+    list_subscriptions,
+    list_tenants,
+)
+from armsim.directory import parse_scope
+from armsim.wire import Reply, arm_error
+
+if TYPE_CHECKING:
+    from armsim.server import Simulator
+
+AUTHZ = "/providers/microsoft.authorization/"
+PAL = "/providers/microsoft.managementpartner/"
+
+
+@dataclass(frozen=True)
+class Route:
+    operation: str  # e.g. role_assignments.list; the key in /_armsim/stats
+    kind: str  # read | write (deletes count as writes)
+    subscription_id: str | None  # set when the path is inside a subscription
+    handler: Callable[[Simulator, web.Request, Caller], web.Response]
+
+
+def route(method: str, path: str) -> Route:
+    """Which operation a request is, or a 404/405 ARM error."""
+    low = path.lower().rstrip("/")
+    parts = low.split("/")
+    found = _route_table(method, path, low, parts)
+    if found is None:
+        raise arm_error(404, "NotFound", f"armsim has no ARM route for {method} {path}.")
+    return found
+
+
+def _route_table(method: str, path: str, low: str, parts: list[str]) -> Route | None:
+    sid = parts[2] if len(parts) > 2 and parts[1] == "subscriptions" else None
+    if low == "/tenants":
+        return _get(method, Route("tenants.list", "read", None, list_tenants))
+    if low == "/subscriptions":
+        return _get(method, Route("subscriptions.list", "read", None, list_subscriptions))
+    if sid and len(parts) == 3:
+        return _get(method, Route("subscriptions.get", "read", sid, get_subscription))
+    if sid and len(parts) == 4 and parts[3] == "resourcegroups":
+        return _get(method, Route("resource_groups.list", "read", sid, list_resource_groups))
+    if low.startswith(PAL):
+        return _pal_route(method, path, low)
+    at = low.rfind(AUTHZ)
+    if at < 0:
+        return None
+    scope = parse_scope(path[:at])
+    rest = path[at + len(AUTHZ) :].rstrip("/").split("/")
+    if scope is None or len(rest) > 2:
+        return None
+    collection = rest[0].lower()
+    name = rest[1] if len(rest) == 2 else None
+    table = {
+        ("roleassignments", False): ("role_assignments.list", list_role_assignments),
+        ("roleassignments", True): ("role_assignments.get", get_role_assignment),
+        ("roledefinitions", False): ("role_definitions.list", list_role_definitions),
+        ("roledefinitions", True): ("role_definitions.get", get_role_definition),
+        ("roleeligibilityscheduleinstances", False): (
+            "role_eligibility_schedule_instances.list",
+            list_eligibility_instances,
+        ),
+    }
+    hit = table.get((collection, name is not None))
+    if hit is None:
+        return None
+    handler = partial(hit[1], scope=scope, name=name) if name else partial(hit[1], scope=scope)
+    return _get(method, Route(hit[0], "read", scope.subscription_id, handler))
+
+
+def _pal_route(method: str, path: str, low: str) -> Route | None:
+    rest = low[len(PAL) :].split("/")
+    if rest == ["operations"]:
+        return _get(method, Route("operation.list", "read", None, list_pal_operations))
+    if rest == ["partners"]:
+        return _get(method, Route("partners.get", "read", None, get_own_link))
+    if len(rest) == 2 and rest[0] == "partners" and rest[1]:
+        partner_id = path.rstrip("/").split("/")[-1]
+        ops = {
+            "GET": ("partner.get", "read", get_link),
+            "PUT": ("partner.create", "write", create_link),
+            "PATCH": ("partner.update", "write", update_link),
+            "DELETE": ("partner.delete", "write", delete_link),
+        }
+        if method not in ops:
+            raise _method_not_allowed(method, path)
+        op, kind, fn = ops[method]
+        return Route(op, kind, None, partial(fn, partner_id=partner_id))
+    return None
+
+
+def _get(method: str, r: Route) -> Route:
+    if method != "GET":
+        raise _method_not_allowed(method, r.operation)
+    return r
+
+
+def _method_not_allowed(method: str, what: str) -> Reply:
+    return arm_error(
+        405, "MethodNotAllowed", f"The HTTP method '{method}' is not supported for '{what}' in armsim."
+    )

@@ -1,0 +1,120 @@
+"""The estate model: what armsim's Azure contains (design.md §10), as frozen dataclasses.
+
+`armsim.estate_parser` builds an `Estate` from a file and validates it; `armsim.estate` re-exports both.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from armsim.roles import Role
+
+DEFAULT_IDENTITY_HEADER = "armsim-identity-header"
+
+
+class EstateError(ValueError):
+    """The estate file is unreadable or invalid; the message names the file and the place in it."""
+
+
+@dataclass(frozen=True)
+class Partner:
+    partner_id: str
+    name: str | None
+
+
+@dataclass(frozen=True)
+class FederatedCredential:
+    """An accepted client assertion: an armsim token of `issuer_tenant_id`, or any token of `issuer`."""
+
+    subject: str
+    issuer_tenant_id: str | None = None
+    issuer: str | None = None
+    audience: str = "api://AzureADTokenExchange"
+
+
+@dataclass(frozen=True)
+class Certificate:
+    sha1_thumbprint: str  # base64url, as in a JWT `x5t` header
+    sha256_thumbprint: str  # base64url, as in `x5t#S256`
+    public_key_pem: bytes
+
+
+@dataclass(frozen=True)
+class Principal:
+    object_id: str
+    type: str
+    name: str
+    app_id: str | None = None
+    secret: str | None = None
+    enabled: bool = True
+    member_of: tuple[str, ...] = ()
+    link_partner_id: str | None = None
+    managed_identity: bool = False
+    federated_credentials: tuple[FederatedCredential, ...] = ()
+    certificate: Certificate | None = None
+
+
+@dataclass(frozen=True)
+class Assignment:
+    assignment_id: str  # GUID; the last segment of the assignment's ARM id
+    principal_id: str
+    role_id: str
+    scope: str  # canonical: "/", /providers/Microsoft.Management/managementGroups/x, ...
+
+
+@dataclass(frozen=True)
+class Subscription:
+    subscription_id: str
+    name: str
+    management_group: str  # the tenant id when directly under the tenant root group
+    resource_groups: tuple[str, ...]
+    state: str = "Enabled"
+
+
+@dataclass(frozen=True)
+class Tenant:
+    tenant_id: str
+    name: str
+    management_groups: dict[str, str]  # id -> parent id (the tenant id for the root group)
+    subscriptions: tuple[Subscription, ...]
+    principals: tuple[Principal, ...]
+    custom_roles: tuple[Role, ...]
+    role_assignments: tuple[Assignment, ...]
+    eligible_assignments: tuple[Assignment, ...]
+
+    @property
+    def default_domain(self) -> str:
+        slug = re.sub(r"[^a-z0-9]", "", self.name.lower()) or self.tenant_id[:8]
+        return f"{slug}.onmicrosoft.com"
+
+
+@dataclass(frozen=True)
+class Throttle:
+    reads_burst: int = 250
+    reads_per_second: float = 25
+    writes_burst: int = 200
+    writes_per_second: float = 10
+
+
+@dataclass(frozen=True)
+class FailRule:
+    match: str  # case-insensitive substring of the path, or an operation name
+    status: int
+    tenant_id: str | None = None
+    principal: str | None = None  # object id or client id of the caller
+    method: str | None = None
+    times: int | None = None  # None: every matching request
+    code: str | None = None
+    message: str | None = None
+    retry_after: int | None = None
+    delay_ms: int = 0
+
+
+@dataclass(frozen=True)
+class Estate:
+    partners: dict[str, Partner]
+    tenants: tuple[Tenant, ...]
+    throttle: Throttle | None = Throttle()
+    fail: tuple[FailRule, ...] = ()
+    managed_identity_header: str = DEFAULT_IDENTITY_HEADER
