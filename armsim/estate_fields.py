@@ -49,7 +49,7 @@ class FieldReader:
         return tuple(self.text(x, f"{p}[{i}]") for i, x in enumerate(self.seq(m.get(key), p)))
 
     def guid(self, v: Any, path: str) -> str:
-        if not isinstance(v, str) or not GUID.match(v):
+        if not isinstance(v, str) or not GUID.fullmatch(v):
             raise self.fail(path, f"not a GUID: {v!r}")
         return v.lower()
 

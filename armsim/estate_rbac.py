@@ -84,7 +84,7 @@ def read_assignments(reader: FieldReader, raw: Any, path: str, ctx: TenantContex
 
 def _read_role_ref(reader: FieldReader, v: Any, path: str, custom: dict[str, Role]) -> str:
     s = reader.text(v, path)
-    if GUID.match(s):
+    if GUID.fullmatch(s):
         if s.lower() in BUILTIN_BY_ID or s.lower() in custom:
             return s.lower()
         raise reader.fail(path, f"role id {s} is neither built in nor a custom role of this tenant")

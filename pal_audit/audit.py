@@ -63,7 +63,8 @@ class Auditor:
     def __init__(self, registry: Registry, *, cloud: Cloud | None = None,
                  concurrency: int = DEFAULT_CONCURRENCY, unit_budget_seconds: float = 120,
                  managed_identity_client_id: str | None = None,
-                 env: Mapping[str, str] | None = None, today: date | None = None) -> None:
+                 env: Mapping[str, str] | None = None, today: date | None = None,
+                 roles: RoleDefinitionCache | None = None) -> None:
         self.registry = registry
         self.cloud = cloud or registry.cloud_config()
         self.concurrency = concurrency
@@ -72,7 +73,8 @@ class Auditor:
         self._today = today
         self._mi_client_id = managed_identity_client_id
         self._units = asyncio.Semaphore(concurrency)
-        self.roles = RoleDefinitionCache()
+        # Pass a long-lived cache (the Functions app does) so built-ins are fetched once per process.
+        self.roles = roles if roles is not None else RoleDefinitionCache()
         self._session: Any = None
         self._transport: Any = None
         self._assertion: ManagedIdentityAssertion | None = None

@@ -6,12 +6,15 @@ above --fail-on, 2 usage or registry error (message on stderr, never a traceback
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from datetime import date
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from azure.core.exceptions import AzureError
 
 from pal_audit.audit import DEFAULT_CONCURRENCY
 from pal_audit.clouds import Cloud, CloudError, load_cloud_file
@@ -19,6 +22,7 @@ from pal_audit.model import Severity
 from pal_audit.registry import Registry, RegistryError, load_registry
 from pal_audit.report import ScanReport, render_table, to_csv, to_json
 from pal_audit.scan import run_scan
+from pal_audit.store.tables import StoreError
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -138,6 +142,8 @@ def scan(
 ) -> None:
     """Audit every tenant of the registry and report the findings."""
     reg = load_registry_or_exit(registry)
+    if output is not None:
+        check_writable(output)      # before a long audit, not after it
     cloud_config = None
     if cloud is not None:
         try:
@@ -162,8 +168,16 @@ def run_scan_command(reg: Registry, *, cloud: Cloud | None, concurrency: int, un
     sink = table_sink_or_exit(reg) if store else None
 
     def go(progress: Any = None) -> ScanReport:
-        report = asyncio.run(run_scan(reg, cloud=cloud, concurrency=concurrency,
-                                      unit_budget_seconds=unit_budget, sink=sink, progress=progress))
+        try:
+            report = asyncio.run(run_scan(reg, cloud=cloud, concurrency=concurrency,
+                                          unit_budget_seconds=unit_budget, sink=sink, progress=progress))
+        except (StoreError, AzureError) as exc:
+            if sink is None:
+                raise
+            # Only the tables can fail this way: Azure-side audit failures are findings, not exceptions.
+            fail(f"--store tables: Table/Queue storage failed ({type(exc).__name__}: "
+                 f"{str(exc).splitlines()[0][:200] if str(exc) else 'no detail'}); tenants stored before the "
+                 "failure are kept, the rest were not written; rerun when storage is reachable")
         if sink is not None and sink.run_id:
             report.run_id = sink.run_id     # the id the tables (and GET /api/scans) know the run by
         return report
@@ -189,6 +203,18 @@ def table_sink_or_exit(reg: Registry) -> Any:
     from pal_audit.service import table_result_sink
 
     return table_result_sink(settings, reg)
+
+
+def check_writable(output: str) -> None:
+    """Exit 2 naming --output when the report could not be written there."""
+    path = Path(output)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        fail(f"--output {output}: is a folder; give a file name")
+    if not folder.is_dir():
+        fail(f"--output {output}: folder {folder} does not exist")
+    if not os.access(path if path.exists() else folder, os.W_OK):
+        fail(f"--output {output}: not writable")
 
 
 def write_report(report: ScanReport, fmt: str, output: str | None) -> None:

@@ -20,6 +20,13 @@ from pal_audit.model import IdentitySnapshot, Link, RoleAssignment, RoleDefiniti
 from pal_audit.roledefs import RoleDefinitionCache
 
 
+class WrongTenant(Exception):
+    """The token was issued for another tenant than the one being audited."""
+
+    def __init__(self, expected: str, got: str) -> None:
+        super().__init__(f"the token is for tenant {got or '(none)'}, not {expected}")
+
+
 class AssignmentsUnreadable(Exception):
     """The identity sees a subscription but may not read its own role assignments there."""
 
@@ -104,13 +111,19 @@ class ArmSession:
             self.credential, subscription_id, **self._kwargs))
 
 
-async def sign_in(session: ArmSession) -> str:
-    """Get the identity's token (cached for all later calls) and return its object id."""
+async def sign_in(session: ArmSession, tenant_id: str) -> str:
+    """Get the identity's token (cached for all later calls) and return its object id.
+
+    The token's `tid` must be the tenant we meant: a guest account or a mistyped authority would
+    otherwise audit another directory without anyone noticing.
+    """
     token = await session.credential.get_token(session.cloud.scope)
     claims = token_claims(token.token)
-    oid = claims.get("oid")
+    oid, tid = claims.get("oid"), str(claims.get("tid", "")).lower()
     if not oid:
         raise ValueError("the access token carries no oid claim")
+    if tid != tenant_id.lower():
+        raise WrongTenant(tenant_id, tid)
     return str(oid).lower()
 
 
@@ -216,13 +229,13 @@ async def collect_identity(tenant_id: str, identity: str, own: ArmSession, cache
     `parallel=False` makes one call at a time (the `--concurrency 1` baseline).
     """
     step = step or Step()
-    oid = step.principal_id = await sign_in(own)
+    oid = step.principal_id = await sign_in(own, tenant_id)
     step.name = "reading its partner link"
     link = await read_link(own)
     lister = reader or own
     if reader is not None:
         step.name = "sign-in of the assignments_via reader"
-        await sign_in(reader)
+        await sign_in(reader, tenant_id)
     step.name = "listing subscriptions"
     subscriptions = await list_subscriptions(lister)
     step.name = "listing role assignments and PIM eligibility"

@@ -18,7 +18,7 @@ from azure.core.exceptions import (
 )
 
 from pal_audit.budget import ThrottledBeyondBudget
-from pal_audit.collect import AssignmentsUnreadable
+from pal_audit.collect import AssignmentsUnreadable, WrongTenant
 from pal_audit.credentials import CredentialConfigError
 from pal_audit.model import AuditError
 
@@ -49,6 +49,8 @@ def classify(exc: BaseException, *, step: str, throttled: bool = False) -> Audit
         return AuditError("throttled", f"{step}: the unit's time budget ran out while ARM throttled it")
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         return AuditError("timeout", f"{step}: the unit's time budget ran out")
+    if isinstance(exc, WrongTenant):
+        return AuditError("auth_failed", f"{step}: {exc}")
     if isinstance(exc, AssignmentsUnreadable):
         return AuditError("forbidden", f"{step}: {exc}")
     if isinstance(exc, CredentialConfigError):

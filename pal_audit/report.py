@@ -100,7 +100,7 @@ def _findings_blocks(report: ScanReport, names: dict[str, str], console: Any) ->
         console.print(f"\n[bold underline]{escape(names.get(tenant_id) or tenant_id)}[/] [dim]{tenant_id}[/]")
         grid = Table.grid(padding=(0, 1))
         grid.add_column(width=6, no_wrap=True)
-        grid.add_column(ratio=1)
+        grid.add_column(ratio=1, overflow="fold")   # fold, never cut, a command someone will copy
         for f in findings:
             head = f"[bold]{f.check_id}[/]" + ("" if f.identity == "-" else f" [cyan]{escape(f.identity)}[/]")
             if f.status == Status.SUPPRESSED:
@@ -122,7 +122,8 @@ def _findings_table(report: ScanReport, names: dict[str, str], console: Any) -> 
 
     table = Table(title="PAL findings", show_lines=True, expand=True)
     for column, kw in (("Severity", {"no_wrap": True}), ("Tenant", {}), ("Identity", {}), ("Check", {}),
-                       ("What was seen", {"ratio": 3}), ("Fix", {"ratio": 3})):
+                       ("What was seen", {"ratio": 3, "overflow": "fold"}),
+                       ("Fix", {"ratio": 3, "overflow": "fold"})):
         table.add_column(column, **kw)
     for f in _sorted(report.findings):
         severity = f"[{_SEVERITY_STYLE[f.severity.value]}]{f.severity.value}[/]"

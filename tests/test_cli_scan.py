@@ -105,3 +105,23 @@ def test_bad_cloud_file_is_a_usage_error(demo_env, tmp_path):
     result = CliRunner().invoke(app, ["scan", "-r", str(registry_with(tmp_path, None)), "--cloud", str(bad)])
     assert result.exit_code == 2
     assert "arm" in result.stderr and "https" in result.stderr and "Traceback" not in result.output
+
+
+def test_unwritable_output_fails_before_the_audit(demo_env, tmp_path):
+    out = str(tmp_path / "no" / "x.csv")
+    result = CliRunner().invoke(app, ["scan", "-r", str(registry_with(tmp_path, None)), "--cloud",
+                                      str(tmp_path / "never-read.json"), "-o", out])
+    assert result.exit_code == 2
+    assert "--output" in result.stderr and "does not exist" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_store_tables_with_storage_down_is_a_clear_error(armsim_cloud, demo_env, tmp_path, monkeypatch):
+    dead = ("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
+            "TableEndpoint=http://127.0.0.1:9/devstoreaccount1;QueueEndpoint=http://127.0.0.1:9/devstoreaccount1;")
+    monkeypatch.setenv("AzureWebJobsStorage", dead)
+    result = CliRunner().invoke(app, ["scan", "-r", str(registry_with(tmp_path, NAMES["adatum"])),
+                                      "--cloud", str(armsim_cloud), "--store", "tables"])
+    assert result.exit_code == 2, result.output
+    assert "--store tables" in result.stderr and "storage" in result.stderr
+    assert "Traceback" not in result.output and "a2V5" not in result.output

@@ -232,3 +232,16 @@ def test_optional_sections_left_empty_mean_none(tmp_path: Path) -> None:
     reg = load_registry(write(tmp_path, text), env=ENV)
 
     assert reg.suppressions == [] and reg.partner_policy().custom_roles == "not_eligible"
+
+
+def test_a_trailing_newline_is_not_a_valid_partner_id(tmp_path: Path) -> None:
+    """`partner_id: |` in YAML yields "1234567\\n": accepted, every link would look foreign."""
+    doc = valid_doc()
+    doc["partner"]["partner_id"] += "\n"
+    assert any("partner.partner_id" in e and "digits" in e for e in errors_of(write(tmp_path, doc)))
+
+
+def test_guid_whitespace_is_normalised_away(tmp_path: Path) -> None:
+    doc = valid_doc()
+    doc["tenants"][0]["tenant_id"] = FABRIKAM.upper() + "\n"
+    assert load_registry(write(tmp_path, doc), env=ENV).tenants[0].tenant_id == FABRIKAM

@@ -16,7 +16,7 @@ _PARTNER_ID = re.compile(r"^[0-9]{4,10}$")
 
 
 def _guid(value: Any) -> str:
-    if not isinstance(value, str) or not _GUID.match(value.strip()):
+    if not isinstance(value, str) or not _GUID.fullmatch(value.strip()):
         raise PydanticCustomError("guid", "not a GUID (expected 8-4-4-4-12 hex digits, "
                                   "e.g. 22222222-2222-2222-2222-222222222222)")
     return value.strip().lower()   # ARM returns lower case; compare and store one form
@@ -31,14 +31,14 @@ def _no_number(value: Any) -> Any:
 
 
 def _partner_id(value: str) -> str:
-    if not _PARTNER_ID.match(value):
+    if not _PARTNER_ID.fullmatch(value):
         raise PydanticCustomError("partner_id", 'must be 4 to 10 digits, e.g. "1234567"')
     return value
 
 
 def _env_name(value: str) -> str:
     # Never echo the value: a secret pasted here by mistake must not reach a log.
-    if not _ENV_NAME.match(value):
+    if not _ENV_NAME.fullmatch(value):
         raise PydanticCustomError("env_name", "must be the NAME of an environment variable (letters, "
                                   "digits, underscore), never the secret itself")
     return value
