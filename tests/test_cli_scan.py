@@ -125,3 +125,30 @@ def test_store_tables_with_storage_down_is_a_clear_error(armsim_cloud, demo_env,
     assert result.exit_code == 2, result.output
     assert "--store tables" in result.stderr and "storage" in result.stderr
     assert "Traceback" not in result.output and "a2V5" not in result.output
+
+
+def test_progress_bar_on_a_terminal(armsim_cloud, demo_env, tmp_path):
+    """On a terminal (stderr is a tty) rich shows a progress bar; piped output stays clean (above)."""
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pal_audit.cli", "scan", "-r", str(registry_with(tmp_path, NAMES["adatum"])),
+         "--cloud", str(armsim_cloud), "-f", "json"],
+        stdout=subprocess.PIPE, stderr=follower, text=True, env=dict(os.environ, TERM="xterm", COLUMNS="100"))
+    os.close(follower)
+    out, _ = proc.communicate(timeout=60)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(leader)
+    terminal = b"".join(chunks).decode(errors="replace")
+    assert proc.returncode == 0 and json.loads(out)["run"]["tenants_total"] == 1
+    assert "auditing" in terminal and "/1" in terminal     # the bar and its tenant count
