@@ -23,11 +23,13 @@ from pal_audit.credentials import CredentialConfigError
 from pal_audit.model import AuditError
 
 _AADSTS = re.compile(r"AADSTS\d+:[^\r\n.]*\.?")
+_DIRECTORY = re.compile(r"(in the directory|directory) '[^']*'", re.IGNORECASE)  # AADSTS names the tenant
 _BEARERISH = re.compile(r"(eyJ[\w-]{10,}\.[\w-]+\.?[\w-]*|Bearer\s+\S+)", re.IGNORECASE)
 
 
 def _one_line(text: str, limit: int = 300) -> str:
     text = _BEARERISH.sub("[redacted]", " ".join(str(text).split()))
+    text = _DIRECTORY.sub(r"\1 of this tenant", text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -42,3 +42,14 @@ async def test_a_token_for_another_tenant_is_an_auth_error():
 
 def test_role_guid_ignores_the_subscription_prefix():
     assert role_guid("/subscriptions/x/providers/Microsoft.Authorization/roleDefinitions/ABC-1") == "abc-1"
+
+
+def test_auth_errors_keep_the_aadsts_code_but_not_the_directory_name():
+    from azure.core.exceptions import ClientAuthenticationError
+
+    exc = ClientAuthenticationError(
+        "Authentication failed: AADSTS700016: Application with identifier 'x' was not found in the "
+        "directory 'Coho Winery'. This can happen if... Trace ID: 1 eyJhbGciOiJub25lIn0.eyJvaWQiOiIxIn0.sig")
+    error = classify(exc, step="sign-in")
+    assert error.reason == "auth_failed" and "AADSTS700016" in error.message
+    assert "Coho Winery" not in error.message and "eyJ" not in error.message

@@ -25,8 +25,9 @@ def evaluate(tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
         return []
     return [tenant_finding(
         META, tenant,
-        detail=f"Linked to our partner ID in {tenant.name}: {', '.join(linked)}; the registry has no "
-               "customer_approval for this tenant.",
+        # No tenant name in the text: alerts may mask tenant identity, and the report shows the tenant.
+        detail=f"Linked to our partner ID in this tenant: {', '.join(linked)}; the registry has no "
+               "customer_approval for it.",
         remediation=f"Confirm the attribution with the customer, then add to tenant {tenant.tenant_id} in "
                     "the registry: `customer_approval: {by: <approver email>, on: <YYYY-MM-DD>, "
                     "ref: <change reference>}`.",

@@ -21,7 +21,7 @@ def evaluate(tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
     return [
         identity_finding(
             META, who,
-            detail=f"Linked to {link_text(who)}, but the registry marks tenant {tenant.name} with "
+            detail=f"Linked to {link_text(who)}, but the registry marks this tenant with "
                    "expect_link: false.",
             remediation=run_as(who, f"az managementpartner delete --partner-id {who.link.partner_id}")
             + " (or set expect_link: true in the registry if the tenant should now be credited).",
