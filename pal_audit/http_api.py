@@ -27,7 +27,10 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_TENANT_IDS = 5000
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# Patterns are used with fullmatch: `$` would accept a trailing newline, and \d or str.isdigit()
+# any Unicode digit ("²", "١٢"), which int() then rejects or reads differently.
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_PAGE_SIZE = re.compile(r"[0-9]{1,4}")
 _FILTERS: dict[str, tuple[str, ...] | None] = {   # None: validated separately (tenant_id)
     "tenant_id": None,
     "status": tuple(s.value for s in Status),
@@ -109,7 +112,7 @@ def parse_scan_body(body: bytes) -> list[str] | None:
     if not_str:
         shown = _show([json.dumps(v) for v in not_str])
         raise ApiError(400, "invalid_body", f"tenant_ids must be strings; got {shown}")
-    bad = [i for i in ids if not _GUID.match(i.strip())]
+    bad = [i for i in ids if not _GUID.fullmatch(i.strip())]
     if bad:
         raise ApiError(400, "invalid_tenant_id", f"not a GUID: {_show(bad)}")
     return list(dict.fromkeys(i.strip().lower() for i in ids)) or None
@@ -162,7 +165,7 @@ def parse_findings_query(params: Mapping[str, str]) -> FindingsQuery:
         if value is None or value == "":
             continue
         if allowed is None:
-            if not _GUID.match(value):
+            if not _GUID.fullmatch(value):
                 raise ApiError(400, "invalid_tenant_id", f"tenant_id must be a GUID, got {value[:60]!r}")
             value = value.lower()
         elif value not in allowed:
@@ -170,8 +173,9 @@ def parse_findings_query(params: Mapping[str, str]) -> FindingsQuery:
                            f"{name} must be one of {', '.join(allowed)}; got {value[:60]!r}")
         filters[name] = value
     size_text = params.get("page_size") or str(DEFAULT_PAGE_SIZE)
-    if not size_text.isdigit() or not 1 <= int(size_text) <= MAX_PAGE_SIZE:
-        raise ApiError(400, "invalid_parameter", f"page_size must be an integer from 1 to {MAX_PAGE_SIZE}")
+    if not _PAGE_SIZE.fullmatch(size_text) or not 1 <= int(size_text) <= MAX_PAGE_SIZE:
+        raise ApiError(400, "invalid_parameter",
+                       f"page_size must be an integer from 1 to {MAX_PAGE_SIZE}; got {size_text[:20]!r}")
     token = params.get("continuation")
     return FindingsQuery(filters, int(size_text), decode_continuation(token) if token else None)
 
@@ -195,7 +199,7 @@ async def post_scans(req: Request, open_ctx: ContextFactory) -> Response:
         unknown = tenants_unknown(registry, tenant_ids or [])
         if unknown:
             raise ApiError(404, "unknown_tenant", f"tenant(s) not in the registry: {_show(unknown)}")
-        started = await start_run(ctx.store, registry, "http", tenant_ids)
+        started = await start_run(ctx.store, registry, "http", tenant_ids, hooks=ctx.hooks())
     run_id = started.run_id or next(iter(started.skipped.values()))
     status_url = _absolute(req.url, f"/api/scans/{run_id}")
     return Response(202, {"run_id": run_id, "status_url": status_url, "queued": len(started.queued),
@@ -206,7 +210,7 @@ async def get_scan(req: Request, open_ctx: ContextFactory) -> Response:
     from pal_audit.store.runs import RUN_ID
 
     run_id = req.route_params.get("run_id", "")
-    if not RUN_ID.match(run_id):
+    if not RUN_ID.fullmatch(run_id):
         raise ApiError(400, "invalid_run_id", "run_id looks like 20260301T020000Z-1a2b3c4d")
     async with open_ctx() as ctx:
         run = await ctx.store.runs.get(run_id)

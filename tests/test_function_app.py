@@ -17,7 +17,19 @@ from collections import Counter
 import azure.functions as func
 import pytest
 from azure.functions.timer import TimerRequest
-from pal_support import REPO, QueueHost, all_tables, call, functions, table_rows
+from pal_support import (
+    EXAMPLES,
+    REPO,
+    QueueHost,
+    all_tables,
+    call,
+    demo_secrets,
+    functions,
+    set_app_env,
+    table_rows,
+)
+
+from armsim import ArmSimServer, load_estate
 
 pytestmark = pytest.mark.azurite
 DEMO_TENANTS = 10
@@ -244,3 +256,69 @@ async def test_overlapping_timer_and_http_runs_queue_each_tenant_once(app_env, a
     runs = [r for r in table_rows(app_env, "PalRuns") if r["RowKey"] == "run"]
     assert all(r["status"] == "completed" for r in runs)
     assert sorted(alerts.completed) == sorted(r["PartitionKey"] for r in runs)  # each run completed once
+
+
+# ---------------------------------------------------------------- health, the stale check, the app's wiring
+
+
+async def test_a_run_where_every_tenant_failed_is_not_a_success(app_env, alerts, monkeypatch):
+    for name in demo_secrets():                 # every credential broken
+        monkeypatch.delenv(name)
+    host = QueueHost(app_env)
+    run_id = await nightly(host)
+    header = next(r for r in table_rows(app_env, "PalRuns") if r["RowKey"] == "run")
+    assert (header["status"], header["tenants_done"].value) == ("completed", 0)
+
+    resp = await call("get_health")(http("GET", "health"))
+    body = json.loads(resp.get_body())
+    assert resp.status_code == 503 and body["status"] == "stale" and body["last_success"] is None
+    assert (body["last_run"]["run_id"], body["last_run"]["tenants_failed"]) == (run_id, DEMO_TENANTS)
+    await call("nightly_audit")(TimerRequest(past_due=False))
+    assert alerts.stale_checks == [None, None]      # the stale alert measures from before that run
+
+
+async def test_the_stale_check_still_runs_when_the_timer_cannot_start_a_run(app_env, alerts, tmp_path,
+                                                                          monkeypatch):
+    from pal_audit.registry import RegistryError
+
+    host = QueueHost(app_env)
+    await nightly(host)
+    broken = tmp_path / "registry.yaml"
+    broken.write_text("partner: [\n")
+    monkeypatch.setenv("PAL_AUDIT_REGISTRY", str(broken))
+    with pytest.raises(RegistryError):              # the host records the failed invocation
+        await call("nightly_audit")(TimerRequest(past_due=False))
+    assert len(alerts.stale_checks) == 2 and alerts.stale_checks[1] is not None
+
+
+async def test_a_relative_registry_path_is_read_from_the_app_root(app_env, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)                     # the host's working directory is not the app root
+    monkeypatch.setenv("PAL_AUDIT_REGISTRY", "examples/registry.yaml")
+    await call("nightly_audit")(TimerRequest(past_due=False))
+    assert len(QueueHost(app_env).bodies()) == DEMO_TENANTS
+
+
+@pytest.fixture
+def served_armsim(tmp_path, monkeypatch, storage):
+    """armsim of its own, whose request log (operation and path) the test reads."""
+    server = ArmSimServer(load_estate(EXAMPLES / "estate.yaml"))
+    with server as cloud:
+        path = tmp_path / "cloud.json"
+        path.write_text(json.dumps(cloud.to_dict()))
+        set_app_env(monkeypatch, storage, path)
+        yield server
+
+
+async def test_a_run_fetches_each_role_definition_once_across_its_messages(served_armsim, storage):
+    host, stats = QueueHost(storage), served_armsim.sim.stats
+
+    def fetched() -> Counter:
+        return Counter(r["path"].rsplit("/", 1)[-1] for r in stats.recent
+                       if r["operation"] == "role_definitions.get")
+
+    await nightly(host)                 # ten tenant messages, built-in roles shared between tenants
+    first = fetched()
+    assert first and set(first.values()) == {1}, first
+    stats.reset()
+    await nightly(host)                 # the next run reads them afresh (a custom role may have changed)
+    assert fetched() == first

@@ -42,6 +42,7 @@ def assert_error(status: int, body: dict, expected_status: int, code: str) -> No
     (b'{"tenant_ids": [null]}', 400, "invalid_body"),
     (b'{"tenant_ids": [], "force": true}', 400, "invalid_body"),
     (b'{"tenant_ids": ["not-a-guid"]}', 400, "invalid_tenant_id"),
+    (b'{"tenant_ids": ["22222222-2222-2222-2222-222222222222x"]}', 400, "invalid_tenant_id"),
     (json.dumps({"tenant_ids": [INJECTION]}).encode(), 400, "invalid_tenant_id"),
     (b'{"tenant_ids": ["00000000-0000-0000-0000-000000000000"]}', 404, "unknown_tenant"),
     (b'{"tenant_ids": ["' + b"a" * 70_000 + b'"]}', 413, "payload_too_large"),
@@ -84,6 +85,8 @@ async def test_an_empty_body_scans_every_tenant(app_env):
 
 @pytest.mark.parametrize(("run_id", "status", "code"), [
     ("nope", 400, "invalid_run_id"), (INJECTION, 400, "invalid_run_id"),
+    ("20260301T020000Z-1a2b3c4d\n", 400, "invalid_run_id"),
+    ("٢٠٢٦0301T020000Z-1a2b3c4d", 400, "invalid_run_id"),      # \d takes any Unicode digit
     ("20260301T020000Z-1a2b3c4d", 404, "unknown_run"),
 ])
 async def test_bad_or_unknown_runs(app_env, run_id, status, code):
@@ -104,6 +107,11 @@ def token(data) -> str:
     ({"page_size": "0"}, 400, "invalid_parameter"),
     ({"page_size": "1001"}, 400, "invalid_parameter"),
     ({"page_size": "-1"}, 400, "invalid_parameter"),
+    ({"page_size": "²"}, 400, "invalid_parameter"),            # str.isdigit() is True, int() raises
+    ({"page_size": "١٢"}, 400, "invalid_parameter"),           # Arabic-Indic digits: int() reads 12
+    ({"page_size": "10\n"}, 400, "invalid_parameter"),
+    ({"page_size": " 10"}, 400, "invalid_parameter"),
+    ({"tenant_id": FABRIKAM + "\n"}, 400, "invalid_tenant_id"),  # a $ anchor accepts a trailing newline
     ({"continuation": "not base64 !"}, 400, "invalid_continuation"),
     ({"continuation": token(["a"])}, 400, "invalid_continuation"),
     ({"continuation": token({"pk": "a/b", "rk": None})}, 400, "invalid_continuation"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 
@@ -176,3 +177,128 @@ def test_pal_audit_scan_store_tables_writes_the_function_tables(app_env, armsim_
     assert [(r["trigger"], r["status"], r["tenants_done"].value + r["tenants_failed"].value) for r in runs] \
         == [("cli", "completed", 10)] * 2
     assert sum(r["transitions_new"].value for r in runs) == 15
+
+
+# ---------------------------------------------------------------- a run that dies gives its tenants back
+
+
+def run_header(storage: str, run_id: str) -> dict:
+    return next(r for r in table_rows(storage, "PalRuns")
+                if r["PartitionKey"] == run_id and r["RowKey"] == "run")
+
+
+def claims(storage: str) -> dict[str, str]:
+    """Tenant id -> the run holding its claim (only tenants currently claimed)."""
+    return {r["PartitionKey"]: r["active_run_id"] for r in table_rows(storage, "PalTenantStatus")
+            if r["RowKey"] == "-" and r.get("active_run_id")}
+
+
+async def test_a_queue_failing_part_way_gives_the_unsent_tenants_back(app_env, alerts, monkeypatch):
+    from azure.core.exceptions import ServiceRequestError
+
+    from pal_audit.store import StoreUnavailable
+    from pal_audit.store.queues import TenantQueue
+
+    host, sent, send = QueueHost(app_env), [], TenantQueue.send
+
+    async def fails_after_four(self, message):
+        if len(sent) >= 4:
+            raise ServiceRequestError("connection reset by peer")
+        sent.append(message.tenant_id)
+        await send(self, message)
+
+    monkeypatch.setattr(TenantQueue, "send", fails_after_four)
+    with pytest.raises(StoreUnavailable):
+        await call("nightly_audit")(TimerRequest(past_due=False))
+    run1 = json.loads(host.bodies()[0])["run_id"]
+    assert sorted(json.loads(b)["tenant_id"] for b in host.bodies()) == sorted(sent)
+    header = run_header(app_env, run1)
+    assert (header["status"], header["tenants_total"].value, header["tenants_failed"].value) == \
+        ("running", 10, 6)                          # the six unsent are failed; four are on the queue
+    assert claims(app_env) == dict.fromkeys(sent, run1)
+    errors = [r for r in table_rows(app_env, "PalFindings") if r["check_id"] == "audit_error"]
+    assert len(errors) == 6 and {r["PartitionKey"] for r in errors}.isdisjoint(sent)
+    assert all(r["detail"].startswith("unexpected") and r["identity"] == "-" for r in errors)
+    assert {c.finding.tenant_id for c in alerts.recorded} == {r["PartitionKey"] for r in errors}
+
+    monkeypatch.setattr(TenantQueue, "send", send)                 # the queue is back
+    await call("nightly_audit")(TimerRequest(past_due=False))
+    run2 = [b for b in map(json.loads, host.bodies()) if b["run_id"] != run1]
+    assert sorted(b["tenant_id"] for b in run2) == sorted(r["PartitionKey"] for r in errors)
+    assert await host.drain(call("audit_tenant")) == 10 and host.failures == []
+    assert sorted(alerts.completed) == sorted([run1, run2[0]["run_id"]]) and claims(app_env) == {}
+    assert run_header(app_env, run1)["status"] == "completed"
+
+
+async def test_a_run_that_could_not_be_recorded_releases_its_claims(app_env, monkeypatch):
+    from azure.core.exceptions import ServiceResponseError
+
+    from pal_audit.store import StoreUnavailable
+    from pal_audit.store.runs import RunsTable
+
+    create = RunsTable.create
+
+    async def storage_drops(self, *args, **kwargs):
+        raise ServiceResponseError("storage went away")
+
+    monkeypatch.setattr(RunsTable, "create", storage_drops)
+    with pytest.raises(StoreUnavailable):
+        await call("nightly_audit")(TimerRequest(past_due=False))
+    assert claims(app_env) == {}
+    monkeypatch.setattr(RunsTable, "create", create)
+    await call("nightly_audit")(TimerRequest(past_due=False))
+    assert len(QueueHost(app_env).bodies()) == 10                   # nothing held by the dead run
+
+
+class StopsAfter:
+    """The real auditor, interrupted (Ctrl-C under asyncio.run cancels the scan) after `n` tenants."""
+
+    def __init__(self, auditor, n: int) -> None:
+        self.auditor, self.n = auditor, n
+
+    async def audit_tenants(self, tenant_ids, progress=None):
+        count = 0
+        async for result in self.auditor.audit_tenants(tenant_ids, progress=progress):
+            if count == self.n:
+                raise asyncio.CancelledError
+            count += 1
+            yield result
+
+
+async def test_an_interrupted_cli_scan_finishes_its_run_and_frees_its_tenants(app_env, alerts):
+    from pal_audit.registry import load_registry
+    from pal_audit.service import AppContext, Hooks, scan_into_tables
+    from pal_audit.settings import load_settings
+    from pal_audit.store import Store
+
+    registry = load_registry(EXAMPLES / "registry.yaml")
+    async with Store.from_connection_string(app_env) as store, \
+            AppContext(load_settings(), None).auditor() as auditor:  # type: ignore[arg-type]
+        with pytest.raises(asyncio.CancelledError):
+            await scan_into_tables(registry, StopsAfter(auditor, 3), store, hooks=Hooks.from_alerts(alerts))
+    runs = [r for r in table_rows(app_env, "PalRuns") if r["RowKey"] == "run"]
+    assert [(r["status"], r["tenants_done"].value + r["tenants_failed"].value) for r in runs] == \
+        [("completed", 10)]
+    assert claims(app_env) == {} and alerts.completed == [runs[0]["PartitionKey"]]
+    await call("nightly_audit")(TimerRequest(past_due=False))
+    assert len(QueueHost(app_env).bodies()) == 10
+
+
+async def test_closing_the_cli_sink_early_finishes_its_run_and_frees_its_tenants(app_env):
+    from pal_audit.registry import load_registry
+    from pal_audit.service import AppContext, table_result_sink
+    from pal_audit.settings import load_settings
+
+    registry = load_registry(EXAMPLES / "registry.yaml")
+    async with table_result_sink(load_settings(), registry) as sink, \
+            AppContext(load_settings(), None).auditor() as auditor:  # type: ignore[arg-type]
+        async for result in StopsAfter(auditor, 10).audit_tenants(registry.tenant_ids()):
+            await sink("scan", result)
+            if len(sink.outcomes) == 2:
+                break                               # the CLI stops here (an error, Ctrl-C)
+    header = run_header(app_env, sink.run_id)
+    assert header["status"] == "completed" and claims(app_env) == {}
+    done, failed = header["tenants_done"].value, header["tenants_failed"].value
+    assert done + failed == 10 and failed >= 8                  # eight given back, Coho may be a ninth
+    await call("nightly_audit")(TimerRequest(past_due=False))
+    assert len(QueueHost(app_env).bodies()) == 10

@@ -7,9 +7,10 @@
     scan_into_tables     the CLI's whole `--store tables` scan, without a queue
     health               GET /api/health
 
-One concern per module: `hooks` (where alerts plug in), `runs` (starting a run, its completion
-notification), `tenant` (one tenant's write, the queue triggers), `cli_sink` (`--store tables`),
-`health` (the timer, GET /api/health), `context` (the Functions app's wiring). Import from here.
+One concern per module: `hooks` (where alerts plug in), `runs` (starting a run), `completion` (a
+run's completion notification), `abandon` (giving back the tenants of a run that failed part-way),
+`tenant` (one tenant's write, the queue triggers), `cli_sink` (`--store tables`), `health` (the
+timer, GET /api/health), `context` (the Functions app's wiring). Import from here.
 `_alerts_for` is looked up on this package at call time: replacing `pal_audit.service._alerts_for`
 changes the alerts of every caller.
 """

@@ -1,5 +1,10 @@
 """`pal-audit scan --store tables`: the same run/lifecycle as the Functions app, without the queue,
-as one call (`scan_into_tables`) or as a sink of the CLI's scan (`table_result_sink`)."""
+as one call (`scan_into_tables`) or as a sink of the CLI's scan (`table_result_sink`).
+
+A scan that stops part-way (a storage failure, Ctrl-C) gives back the tenants its run claimed but
+did not store (`abandon_tenants`: failed in the run as `unexpected`, claims released), so its run
+completes and does not hold them from the next timer run.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pal_audit.service.abandon import abandon_tenants
 from pal_audit.service.context import alerts_for, load_registry_cached
 from pal_audit.service.hooks import NO_HOOKS, Hooks
 from pal_audit.service.runs import start_run
@@ -37,15 +43,27 @@ async def scan_into_tables(registry: Registry, auditor: Auditor, store: Store,
     stored, so the two never write the same tenant for different runs.
     """
     await store.ensure_tables()
-    start = await start_run(store, registry, trigger, tenant_ids, enqueue=False)
+    start = await start_run(store, registry, trigger, tenant_ids, enqueue=False, hooks=hooks)
     queued = set(start.queued)
     results: list[TenantResult] = []
     outcomes: list[TenantOutcome] = []
-    async for result in auditor.audit_tenants(list(tenant_ids or registry.tenant_ids()), progress=progress):
-        results.append(result)
-        if start.run_id and result.snapshot.tenant_id in queued:
-            outcomes.append(await store_tenant_result(store, start.run_id, result, hooks=hooks))
+    try:
+        wanted = list(tenant_ids or registry.tenant_ids())
+        async for result in auditor.audit_tenants(wanted, progress=progress):
+            results.append(result)
+            if start.run_id and result.snapshot.tenant_id in queued:
+                outcomes.append(await store_tenant_result(store, start.run_id, result, hooks=hooks))
+    except BaseException as exc:
+        if start.run_id:
+            left = queued - {o.tenant_id for o in outcomes}
+            await abandon_tenants(store, registry, start.run_id, sorted(left), _stopped(exc), hooks=hooks)
+        raise
     return TablesScan(start.run_id, results, outcomes, dict(start.skipped))
+
+
+def _stopped(exc: BaseException | None) -> str:
+    cause = f" ({type(exc).__name__})" if exc is not None else ""
+    return f"the --store tables scan stopped before this tenant was stored{cause}; the next run audits it"
 
 
 class TableResultSink:
@@ -53,7 +71,9 @@ class TableResultSink:
     for each tenant. On the first result it opens the store and starts a run (trigger "cli") for the
     registry's tenants; each result is then stored like the queue function stores it. Tenants an
     unfinished Functions run has queued are not stored (see `not_stored`). The store closes itself
-    after the last tenant of the registry; `aclose()` closes it early.
+    after the last tenant of the registry. A failed write gives back the run's unstored tenants
+    (module docstring) and re-raises. `aclose()` (or leaving `async with sink:`) before the last
+    tenant gives them back too: a caller that is interrupted calls it to finish the run.
     """
 
     def __init__(self, settings: Settings, registry: Registry | None = None, *, hooks: Hooks | None = None,
@@ -63,6 +83,8 @@ class TableResultSink:
         self._store: Store | None = None
         self._expected: set[str] = set()
         self._seen: set[str] = set()
+        self._stored: set[str] = set()
+        self._registry_used: Registry | None = None
         self.run_id: str | None = None
         self.queued: frozenset[str] = frozenset()
         self.not_stored: dict[str, str] = {}
@@ -75,11 +97,11 @@ class TableResultSink:
             await store.ensure_tables()
             if self._hooks is None:
                 self._hooks = Hooks.from_alerts(alerts_for(self.settings, store))
-            start = await start_run(store, registry, "cli", enqueue=False)
+            start = await start_run(store, registry, "cli", enqueue=False, hooks=self._hooks or NO_HOOKS)
         except BaseException:
             await store.close()
             raise
-        self._store, self.run_id = store, start.run_id
+        self._store, self.run_id, self._registry_used = store, start.run_id, registry
         self._expected = set(registry.tenant_ids())
         self.queued, self.not_stored = frozenset(start.queued), dict(start.skipped)
         return store
@@ -88,16 +110,35 @@ class TableResultSink:
         store = self._store or await self._open()
         tid = result.snapshot.tenant_id
         if self.run_id and tid in self.queued and tid not in self._seen:
-            self.outcomes.append(await store_tenant_result(store, self.run_id, result,
-                                                           hooks=self._hooks or NO_HOOKS))
+            try:
+                self.outcomes.append(await store_tenant_result(store, self.run_id, result,
+                                                               hooks=self._hooks or NO_HOOKS))
+            except BaseException as exc:
+                await self.aclose(exc)
+                raise
+            self._stored.add(tid)
         self._seen.add(tid)
         if self._expected <= self._seen:
             await self.aclose()
 
-    async def aclose(self) -> None:
+    async def aclose(self, exc: BaseException | None = None) -> None:
+        """Close the store, first giving back the tenants this run claimed but did not store."""
         store, self._store = self._store, None
-        if store is not None:
+        if store is None:
+            return
+        try:
+            left = sorted(self.queued - self._stored)
+            if self.run_id and left and self._registry_used is not None:
+                await abandon_tenants(store, self._registry_used, self.run_id, left, _stopped(exc),
+                                      hooks=self._hooks or NO_HOOKS)
+        finally:
             await store.close()
+
+    async def __aenter__(self) -> TableResultSink:
+        return self
+
+    async def __aexit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        await self.aclose(exc)
 
 
 def table_result_sink(settings: Settings, registry: Registry | None = None, **kwargs: Any) -> TableResultSink:

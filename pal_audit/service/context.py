@@ -1,8 +1,10 @@
 """Wiring for the Functions app: `open_context` / `AppContext` (settings, store, registry, auditor,
-hooks), the cached registry, the alerts factory and `tenants_unknown`."""
+hooks), the cached registry, the per-run role-definition caches, the alerts factory and
+`tenants_unknown`."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,6 +19,10 @@ from pal_audit.store.tables import is_transport_failure, unavailable
 if TYPE_CHECKING:
     from pal_audit.audit import Auditor
     from pal_audit.registry import Registry
+    from pal_audit.roledefs import RoleDefinitionCache
+
+# The app root: the folder of function_app.py, where the deployment puts pal_audit/ and the registry.
+APP_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -30,29 +36,56 @@ class AppContext:
             self._registry = load_registry_cached(self.settings.registry_path)
         return self._registry
 
-    def auditor(self) -> Auditor:
+    def auditor(self, run_id: str | None = None) -> Auditor:
+        """An Auditor for one message of `run_id` (sharing the run's role cache), or a standalone one."""
         from pal_audit.audit import Auditor
         from pal_audit.clouds import cloud_from_setting
 
         registry = self.registry()
         s = self.settings
-        cloud = cloud_from_setting(s.cloud, base_dir=registry.base_dir) if s.cloud else None
+        cloud = (cloud_from_setting(s.cloud, base_dir=registry.base_dir) if s.cloud
+                 else registry.cloud_config())
         return Auditor(registry, cloud=cloud, concurrency=s.concurrency,
                        unit_budget_seconds=s.unit_budget_seconds,
-                       managed_identity_client_id=s.managed_identity_client_id)
+                       managed_identity_client_id=s.managed_identity_client_id,
+                       roles=role_cache(cloud.arm, run_id) if run_id else None)
 
     def hooks(self) -> Hooks:
         return Hooks.from_alerts(alerts_for(self.settings, self.store))
 
 
 _registry_cache: dict[str, tuple[float, Registry]] = {}
+_role_caches: OrderedDict[tuple[str, str], RoleDefinitionCache] = OrderedDict()
+_ROLE_CACHE_RUNS = 8        # runs whose messages may interleave on one worker (timer, rescans)
 
 
-def load_registry_cached(path: str) -> Registry:
-    """The registry, re-read only when the file changes (every invocation needs it)."""
+def role_cache(arm: str, run_id: str) -> RoleDefinitionCache:
+    """The role-definition cache every queue message of `run_id` shares in this process.
+
+    Built-in definitions are then fetched once per worker and run, not once per tenant. It is
+    scoped to the run rather than the process so that a custom role edited since (they are cached
+    per tenant) is read afresh by the next run, an HTTP rescan included.
+    """
+    from pal_audit.roledefs import RoleDefinitionCache
+
+    cache = _role_caches.get((arm, run_id))
+    if cache is None:
+        cache = _role_caches[(arm, run_id)] = RoleDefinitionCache()
+        while len(_role_caches) > _ROLE_CACHE_RUNS:
+            _role_caches.popitem(last=False)
+    return cache
+
+
+def load_registry_cached(path: str | Path, *, root: Path = APP_ROOT) -> Registry:
+    """The registry, re-read only when the file changes (every invocation needs it).
+
+    A relative path is taken from `root` (the app root, as PAL_AUDIT_REGISTRY is documented), not
+    from the current directory, which the Functions host does not promise.
+    """
     from pal_audit.registry import load_registry
 
     p = Path(path)
+    p = p if p.is_absolute() else root / p
     key, mtime = str(p.resolve()), p.stat().st_mtime if p.exists() else -1.0
     hit = _registry_cache.get(key)
     if hit and hit[0] == mtime:

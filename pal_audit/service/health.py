@@ -17,29 +17,41 @@ log = logging.getLogger("pal_audit.service")
 
 
 async def run_nightly(ctx: AppContext, *, now: datetime | None = None) -> StartResult:
-    """The timer: start the run, then let the alerts check that the auditor has not gone quiet."""
+    """The timer: start the run, then let the alerts check that the auditor has not gone quiet.
+
+    The check runs even when starting the run fails (a broken registry, storage trouble): it needs
+    only the store, and a timer that keeps failing is exactly what it must report. The failure
+    itself still propagates, so the host records a failed invocation.
+    """
     hooks = ctx.hooks()
-    started = await start_run(ctx.store, ctx.registry(), "timer", now=now)
-    if hooks.check_stale is not None:
-        try:
-            _, success = await _last_runs(ctx.store, ctx.settings.stale_after_hours, now or utcnow())
-            await maybe_await(hooks.check_stale(success.finished if success else None))
-        except Exception:
-            log.exception("the stale-run check failed; the run itself was started")
-    return started
+    try:
+        return await start_run(ctx.store, ctx.registry(), "timer", now=now, hooks=hooks)
+    finally:
+        if hooks.check_stale is not None:
+            try:
+                _, success = await _last_runs(ctx.store, ctx.settings.stale_after_hours, now or utcnow())
+                await maybe_await(hooks.check_stale(success.finished if success else None))
+            except Exception:
+                log.exception("the stale-run check failed")
 
 
 async def _last_runs(store: Store, stale_after_hours: int, now: datetime
                      ) -> tuple[RunRecord | None, RunRecord | None]:
-    """(the latest run, the latest completed run) within a look-back of twice the stale limit."""
+    """(the latest run, the latest successful run) within a look-back of twice the stale limit.
+
+    A run is successful when it completed with at least one tenant audited (`done > 0`): a run in
+    which every tenant failed (every secret expired, ARM unreachable) is the auditor going quiet,
+    not a success, so it neither makes /api/health "ok" nor holds off the stale alert.
+    """
     runs = await store.runs.recent(now - timedelta(hours=max(2 * stale_after_hours, 48)))
-    done = [r for r in runs if r.completed and r.finished]
-    return (runs[-1] if runs else None), (max(done, key=lambda r: r.finished) if done else None)  # type: ignore
+    ok = [r for r in runs if r.completed and r.finished and r.done > 0]
+    return (runs[-1] if runs else None), (max(ok, key=lambda r: r.finished) if ok else None)  # type: ignore
 
 
 async def health(store: Store, stale_after_hours: int, *,
                  now: datetime | None = None) -> tuple[bool, dict[str, Any]]:
-    """Did the last run finish, and how old is the last finished run (design.md §8)."""
+    """Did the last run finish, and how old is the last successful run (design.md §8; the rule
+    is in `_last_runs`)."""
     now = now or utcnow()
     last, success = await _last_runs(store, stale_after_hours, now)
     age = (now - success.finished).total_seconds() / 3600 if success and success.finished else None

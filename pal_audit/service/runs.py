@@ -1,5 +1,10 @@
-"""Runs: `start_run` claims the tenants, records the run and queues one message per tenant; the
-run's completion notification (`on_run_completed`), sent once and retried on a replayed message."""
+"""Runs: `start_run` claims the tenants, records the run and queues one message per tenant.
+
+When anything fails after the claims (recording the run, creating the queue, a message part-way
+through), the tenants not yet queued are given back (`abandon_tenants`: failed in the run with an
+`unexpected` audit_error, claims released) before the error propagates, so the run still completes
+and the next timer or rescan queues them. The completion notification lives in `completion`.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +12,24 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from pal_audit.service.hooks import Hooks
-from pal_audit.store import RunRecord, Store, TenantMessage, new_run_id
-from pal_audit.store.findings import maybe_await
+from pal_audit.service.abandon import abandon_tenants
+from pal_audit.service.completion import utcnow
+from pal_audit.service.hooks import NO_HOOKS, Hooks
+from pal_audit.store import Store, TenantMessage, new_run_id
 from pal_audit.store.tables import is_transport_failure, unavailable
 
 if TYPE_CHECKING:
     from pal_audit.registry import Registry
 
+__all__ = ["CLAIM_GRACE", "StartResult", "start_run", "utcnow"]
+
 log = logging.getLogger("pal_audit.service")
-# A claim whose run has not written its progress rows yet (start_run in flight) counts as live this long.
+# A claim whose run is not recorded yet (start_run in flight) counts as live this long.
 CLAIM_GRACE = timedelta(minutes=5)
 _SEND_CONCURRENCY = 16
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -36,10 +40,12 @@ class StartResult:
 
 
 async def start_run(store: Store, registry: Registry, trigger: str, tenant_ids: Sequence[str] | None = None,
-                    *, now: datetime | None = None, enqueue: bool = True) -> StartResult:
+                    *, now: datetime | None = None, enqueue: bool = True, hooks: Hooks = NO_HOOKS
+                    ) -> StartResult:
     """Create a run for the tenants no unfinished run holds yet, and queue one message per tenant.
 
-    Tenant ids must already be validated against the registry (the HTTP layer does it).
+    Tenant ids must already be validated against the registry (the HTTP layer does it). `hooks`
+    receive the audit_error of tenants given back after a failure (and the run's completion).
     """
     now = now or utcnow()
     wanted = list(dict.fromkeys(t.lower() for t in (tenant_ids or registry.tenant_ids())))
@@ -47,19 +53,28 @@ async def start_run(store: Store, registry: Registry, trigger: str, tenant_ids: 
 
     async def holder_active(holder: str, tenant_id: str, since: datetime) -> bool:
         header, state = await store.runs.tenant_state(holder, tenant_id)
-        if state is None:   # its run is not written yet (being started right now) or never was
-            return header is None and since > now - CLAIM_GRACE
+        if header is None:      # not recorded yet (being started right now), or its start failed
+            return since > now - CLAIM_GRACE
         return state == "queued"
 
     limit = asyncio.Semaphore(_SEND_CONCURRENCY)
+    claimed: list[str] = []             # ours: given back if anything fails before they are queued
+    sent: set[str] = set()
 
     async def claim(tid: str) -> tuple[str, str | None]:
         async with limit:
             c = await store.status.claim(tid, run_id, at=now, holder_active=holder_active)
-            return tid, (None if c.claimed else c.holder)
+        if c.claimed:
+            claimed.append(tid)
+        return tid, (None if c.claimed else c.holder)
+
+    async def send(tid: str) -> None:
+        async with limit:
+            await store.queue.send(TenantMessage(run_id, tid, trigger))
+        sent.add(tid)
 
     try:
-        claims = await asyncio.gather(*(claim(t) for t in wanted))
+        claims = _raise_first(await asyncio.gather(*(claim(t) for t in wanted), return_exceptions=True))
         queued = [tid for tid, holder in claims if holder is None]
         skipped = {tid: holder for tid, holder in claims if holder is not None}
         if not queued:
@@ -68,14 +83,15 @@ async def start_run(store: Store, registry: Registry, trigger: str, tenant_ids: 
         await store.runs.create(run_id, trigger, queued, skipped=len(skipped), at=now)
         if enqueue:
             await store.queue.ensure()
-
-            async def send(tid: str) -> None:
-                async with limit:
-                    await store.queue.send(TenantMessage(run_id, tid, trigger))
-
-            await asyncio.gather(*(send(t) for t in queued))
-    except Exception as exc:
-        if is_transport_failure(exc):
+            _raise_first(await asyncio.gather(*(send(t) for t in queued), return_exceptions=True))
+    except BaseException as exc:        # cancellation too: the tenants must not stay held
+        unsent = [t for t in claimed if t not in sent]
+        log.error("run %s (%s) failed to start (%s); giving back %d of its %d tenants", run_id, trigger,
+                  type(exc).__name__, len(unsent), len(claimed))
+        await abandon_tenants(store, registry, run_id, unsent, hooks=hooks,
+                              why=f"the run could not queue this tenant ({type(exc).__name__}); it was not "
+                                  "audited in this run and the next run audits it")
+        if isinstance(exc, Exception) and is_transport_failure(exc):
             raise unavailable(exc, store.config.describe()) from exc
         raise
     log.info("run %s (%s): %d tenants queued, %d already queued elsewhere",
@@ -83,18 +99,9 @@ async def start_run(store: Store, registry: Registry, trigger: str, tenant_ids: 
     return StartResult(run_id, tuple(queued), skipped)
 
 
-async def _notify_completed(store: Store, run_id: str, hooks: Hooks) -> None:
-    try:
-        if hooks.on_run_completed is not None:
-            await maybe_await(hooks.on_run_completed(run_id))
-    except Exception:
-        await store.runs.set_notification(run_id, notified=False, retry=True)
-        raise
-    await store.runs.set_notification(run_id, notified=True, retry=False)
-    log.info("run %s completed", run_id)
-
-
-async def _retry_notification(store: Store, run: RunRecord, hooks: Hooks) -> None:
-    if run.completed and run.completion_retry and not run.completion_notified \
-            and await store.runs.claim_notification_retry(run):
-        await _notify_completed(store, run.run_id, hooks)
+def _raise_first(results: list) -> list:
+    """gather(return_exceptions=True) lets every claim or send finish (so we know what is ours)."""
+    for r in results:
+        if isinstance(r, BaseException):
+            raise r
+    return results

@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from pal_audit.model import FindingChange, TenantSnapshot
+from pal_audit.service.completion import _notify_completed, _retry_notification, utcnow
 from pal_audit.service.hooks import NO_HOOKS, Hooks
-from pal_audit.service.runs import _notify_completed, _retry_notification, utcnow
 from pal_audit.store import BadMessage, Store, TenantMessage, UnknownRun
 from pal_audit.store.findings import maybe_await
 from pal_audit.store.tables import is_transport_failure, unavailable
@@ -89,9 +89,12 @@ def _error_summary(snap: TenantSnapshot) -> str | None:
 
 
 async def handle_tenant_message(body: bytes | str, *, registry: Registry, store: Store,
-                                auditor_factory: Callable[[], Auditor], hooks: Hooks = NO_HOOKS
+                                auditor_factory: Callable[[str], Auditor], hooks: Hooks = NO_HOOKS
                                 ) -> TenantOutcome | None:
-    """Queue trigger. Raises only when a retry can help (storage down): the host then redelivers."""
+    """Queue trigger. Raises only when a retry can help (storage down): the host then redelivers.
+
+    `auditor_factory(run_id)` gives the Auditor (AppContext.auditor shares one role cache per run).
+    """
     try:
         msg = TenantMessage.parse(body)
     except BadMessage as exc:
@@ -102,7 +105,7 @@ async def handle_tenant_message(body: bytes | str, *, registry: Registry, store:
                   msg.run_id, msg.tenant_id)
         return await _finish_unknown_tenant(store, msg, hooks)
     try:
-        async with auditor_factory() as auditor:
+        async with auditor_factory(msg.run_id) as auditor:
             return await audit_and_store(registry, auditor, store, msg.run_id, msg.tenant_id, hooks=hooks)
     except UnknownRun as exc:
         log.error("dropping a message for an unknown run: %s", exc)

@@ -12,7 +12,7 @@ from pal_audit.store.runs import RUN_ID, TRIGGERS
 
 TENANTS_QUEUE = "pal-audit-tenants"             # contract (design.md §8)
 POISON_QUEUE = TENANTS_QUEUE + "-poison"        # the Functions host's naming
-_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")   # fullmatch only
 
 
 class BadMessage(ValueError):
@@ -37,9 +37,9 @@ class TenantMessage:
         if not isinstance(data, dict):
             raise BadMessage("not a JSON object")
         run_id, tenant_id, trigger = data.get("run_id"), data.get("tenant_id"), data.get("trigger")
-        if not isinstance(run_id, str) or not RUN_ID.match(run_id):
+        if not isinstance(run_id, str) or not RUN_ID.fullmatch(run_id):
             raise BadMessage(f"bad run_id {run_id!r}")
-        if not isinstance(tenant_id, str) or not _GUID.match(tenant_id.lower()):
+        if not isinstance(tenant_id, str) or not _GUID.fullmatch(tenant_id.lower()):
             raise BadMessage(f"bad tenant_id {tenant_id!r}")
         if trigger not in TRIGGERS:
             raise BadMessage(f"bad trigger {trigger!r}")

@@ -24,7 +24,8 @@ from pal_audit.store.tables import StoreConflict
 
 HEADER = "run"
 TENANT_PREFIX = "tenant-"
-RUN_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")
+# ASCII digits (\d would take any Unicode digit); use with fullmatch ($ accepts a trailing newline).
+RUN_ID = re.compile(r"[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}")
 TRIGGERS = ("timer", "http", "cli")
 
 

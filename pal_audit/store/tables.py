@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pal_audit.settings import Settings, SettingsError
@@ -40,9 +40,13 @@ class StoreConflict(StoreError):
 
 @dataclass(frozen=True)
 class StorageConfig:
-    """Where the tables and queues are: a connection string, or endpoints plus managed identity."""
+    """Where the tables and queues are: a connection string, or endpoints plus managed identity.
 
-    connection_string: str | None = None
+    The connection string carries the account key: it is left out of repr() (and so out of any log
+    or traceback that prints the config); `describe()` says where, without the key.
+    """
+
+    connection_string: str | None = field(default=None, repr=False)
     table_endpoint: str | None = None
     queue_endpoint: str | None = None
     client_id: str | None = None

@@ -17,8 +17,14 @@ from pal_audit.store import entities
 from pal_audit.store.tables import StoreConflict
 
 TENANT_ROW = "-"
-# A claim older than this is void whatever its run says: a lost message cannot block a tenant for long.
-CLAIM_TTL = timedelta(hours=6)
+# A claim older than this is void whatever its run says, so a run that died without releasing its
+# claims (storage down while it cleaned up, a process killed outright) blocks a tenant only this long.
+# It must outlast the slowest legitimate life of a queued message, from host.json: maxDequeueCount 5
+# deliveries x functionTimeout 15 min + 5 x visibilityTimeout 1 min = 80 min before the poison
+# trigger finishes the tenant, plus 40 min for the message to wait its turn in the queue. Past that,
+# a second run may queue the tenant again; that is harmless (writes are idempotent, design.md §7),
+# only no longer deduplicated. tests/store/test_runs_and_claims.py checks it against host.json.
+CLAIM_TTL = timedelta(hours=2)
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,30 @@ class TenantStatusTable:
                                                 etag=row.metadata["etag"],
                                                 match_condition=MatchConditions.IfNotModified)
                 return Claim(True)
+            except Exception as exc:
+                if not _is_conflict(exc):
+                    raise
+        raise StoreConflict(f"tenant {tenant_id}: the claim kept changing under us")
+
+    async def release(self, tenant_id: str, run_id: str, *, max_attempts: int = 6) -> bool:
+        """Clear the claim if `run_id` still holds it (a run giving up the tenant); False otherwise."""
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceNotFoundError
+        from azure.data.tables import UpdateMode
+
+        for _ in range(max_attempts):
+            try:
+                row = await self.client.get_entity(tenant_id, TENANT_ROW)
+            except ResourceNotFoundError:
+                return False
+            if row.get("active_run_id") != run_id:
+                return False
+            try:
+                await self.client.update_entity(
+                    {"PartitionKey": tenant_id, "RowKey": TENANT_ROW, "active_run_id": ""},
+                    mode=UpdateMode.MERGE, etag=row.metadata["etag"],
+                    match_condition=MatchConditions.IfNotModified)
+                return True
             except Exception as exc:
                 if not _is_conflict(exc):
                     raise

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pal_support import T1, T2, snapshot
+from pal_support import REPO, T1, T2, snapshot
 
 from pal_audit.store import new_run_id
 from pal_audit.store.tenant_status import CLAIM_TTL
@@ -63,6 +64,34 @@ async def test_a_claim_ends_when_its_run_writes_the_tenant_or_grows_old(store):
     assert (await store.status.claim(T2, a, at=NOW, holder_active=active)).claimed
     later = NOW + CLAIM_TTL + timedelta(minutes=1)              # a lost message cannot block forever
     assert (await store.status.claim(T2, b, at=later, holder_active=active)).claimed
+
+
+async def test_a_run_gives_back_only_its_own_claim(store):
+    async def active(*_):
+        return True
+
+    a, b = new_run_id(NOW), new_run_id(NOW)
+    assert (await store.status.claim(T1, a, at=NOW, holder_active=active)).claimed
+    assert not await store.status.release(T1, b)                # not b's to give back
+    assert not (await store.status.claim(T1, b, at=NOW, holder_active=active)).claimed
+    assert await store.status.release(T1, a)
+    assert (await store.status.claim(T1, b, at=NOW, holder_active=active)).claimed
+    assert not await store.status.release(T2, a)                # never claimed at all
+
+
+def _duration(text: str) -> timedelta:
+    h, m, s = (int(x) for x in text.split(":"))
+    return timedelta(hours=h, minutes=m, seconds=s)
+
+
+def test_a_claim_outlives_every_delivery_of_its_message():
+    """CLAIM_TTL must cover a message that fails on every delivery until the poison trigger
+    finishes its tenant (host.json), or a second run could queue a tenant still in flight."""
+    host = json.loads((REPO / "host.json").read_text())
+    queues = host["extensions"]["queues"]
+    worst = queues["maxDequeueCount"] * (_duration(host["functionTimeout"])
+                                         + _duration(queues["visibilityTimeout"]))
+    assert worst + timedelta(minutes=30) <= CLAIM_TTL <= timedelta(hours=3)
 
 
 async def test_tenant_status_records_attempts_and_errors(store):
