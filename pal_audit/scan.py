@@ -37,13 +37,19 @@ async def run_scan(registry: Registry, *, cloud: Cloud | None = None, concurrenc
                    progress: Callable[[TenantResult], None] | None = None) -> ScanReport:
     """Audit every tenant of the registry; `sink` receives each tenant's result (e.g. the table store)."""
     report = ScanReport(run_id=run_id or uuid.uuid4().hex, started=datetime.now(UTC))
-    async with Auditor(registry, cloud=cloud, concurrency=concurrency,
-                       unit_budget_seconds=unit_budget_seconds) as auditor:
-        async for result in auditor.audit_tenants(progress=progress):
-            if sink is not None:
-                await sink(report.run_id, result)
-            report.tenants.append(tenant_row(result))
-            report.findings.extend(result.findings)
+    try:
+        async with Auditor(registry, cloud=cloud, concurrency=concurrency,
+                           unit_budget_seconds=unit_budget_seconds) as auditor:
+            async for result in auditor.audit_tenants(progress=progress):
+                if sink is not None:
+                    await sink(report.run_id, result)
+                report.tenants.append(tenant_row(result))
+                report.findings.extend(result.findings)
+    finally:
+        # An interrupted scan (Ctrl-C, a crash) must hand back the tenants its run claimed.
+        close = getattr(sink, "aclose", None)
+        if close is not None:
+            await close()
     report.tenants.sort(key=lambda t: str(t["name"]))
     report.finished = datetime.now(UTC)
     return report
