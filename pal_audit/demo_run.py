@@ -95,7 +95,7 @@ def _summarise(console: Console, run: dict[str, Any], alerts_dir: Path) -> None:
         return
     console.print(f"Alerts sent ({len(cards)}), written to {alerts_dir}:")
     for path in cards:
-        console.print(f"  {_card_headline(path)}  [dim]({path.name.split('-')[0]}.card.json)[/]")
+        console.print(f"  {_card_headline(path)}\n    [dim]{path.name}[/]")
 
 
 def _card_headline(path: Path) -> str:
