@@ -8,6 +8,7 @@ fails becomes an `audit_error` for that unit only, and the rest of the audit goe
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import ssl
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -16,7 +17,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from pal_audit.budget import BudgetedRetryPolicy, Deadline
-from pal_audit.checks import run_checks
+from pal_audit.checks import CHECKS_BY_ID, run_checks
 from pal_audit.clouds import Cloud
 from pal_audit.collect import ArmSession, Step, collect_identity
 from pal_audit.credentials import ManagedIdentityAssertion, make_credential
@@ -25,6 +26,8 @@ from pal_audit.model import AuditError, ErrorReason, Finding, IdentitySnapshot, 
 from pal_audit.registry import Registry
 from pal_audit.roledefs import RoleDefinitionCache
 from pal_audit.suppressions import apply_suppressions
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CONCURRENCY = 32  # at 50 ms latency this is where wall time meets CPU time (bench/)
 
@@ -54,7 +57,11 @@ def failed_tenant_result(registry: Registry, tenant_id: str, reason: ErrorReason
         has_customer_approval=tenant.customer_approval is not None, identities=(),
         error=AuditError(reason, message),
     )
-    return TenantResult(snapshot, evaluate(snapshot, registry, today or datetime.now(UTC).date()))
+    # Only audit_error can say anything about a tenant with no evidence; calling it alone also keeps
+    # this path working when another check is what failed.
+    findings = CHECKS_BY_ID["audit_error"].evaluate(snapshot, registry.partner_policy())
+    today = today or datetime.now(UTC).date()
+    return TenantResult(snapshot, tuple(apply_suppressions(findings, registry.suppression_rules(), today)))
 
 
 class Auditor:
@@ -126,21 +133,27 @@ class Auditor:
         tenants the registry holds.
         """
         pending_ids = iter(list(tenant_ids) if tenant_ids is not None else self.registry.tenant_ids())
-        running: set[asyncio.Task[TenantResult]] = set()
+        running: dict[asyncio.Future[TenantResult], str] = {}
 
         def refill() -> None:
             while len(running) < self.concurrency:
                 nxt = next(pending_ids, None)
                 if nxt is None:
                     return
-                running.add(asyncio.ensure_future(self.audit_tenant(nxt)))
+                running[asyncio.ensure_future(self.audit_tenant(nxt))] = nxt
 
         refill()
         while running:
             done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
-                running.discard(task)
-                result = task.result()
+                tenant_id = running.pop(task)
+                try:
+                    result = task.result()
+                except Exception as exc:  # a bug of ours: this tenant fails loudly, the run goes on
+                    log.exception("auditing tenant %s failed", tenant_id)
+                    result = failed_tenant_result(self.registry, tenant_id, "unexpected",
+                                                  f"the audit itself failed: {type(exc).__name__}",
+                                                  self.today)
                 if progress is not None:
                     progress(result)
                 yield result

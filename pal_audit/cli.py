@@ -264,7 +264,13 @@ def main() -> None:
     # azure-identity logs every failed sign-in at WARNING; the report already carries it as an
     # audit_error, so the terminal stays readable.
     logging.getLogger("azure").setLevel(logging.ERROR)
-    app()
+    try:
+        app()
+    except Exception as exc:  # a bug of ours: one readable line, never a traceback (design.md §11)
+        detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+        typer.echo(f"pal-audit: internal error: {type(exc).__name__}{': ' + detail if detail else ''} "
+                   "(please report it)", err=True)
+        raise SystemExit(EXIT_USAGE) from None
 
 
 if __name__ == "__main__":

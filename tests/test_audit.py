@@ -202,3 +202,27 @@ def test_short_retry_after_is_honoured_within_the_budget(tmp_path):
         statuses = [c["status"] for c in server.sim.stats.recent if c["operation"] == "role_assignments.list"]
     assert r.ok and checks_of(r) == []
     assert statuses == [429, 429, 200]
+
+
+def test_a_bug_in_one_tenant_fails_that_tenant_loudly_and_the_run_goes_on(tmp_path, monkeypatch):
+    import pal_audit.audit as audit_module
+
+    b = EstateBuilder()
+    for name in ("Good", "Cursed"):
+        t = b.tenant(name)
+        b.assign(t, b.sp(t, "ops-app"), "Contributor", b.sub(t))
+    cursed = b.tenants[1]["tenant_id"]
+    real = audit_module.run_checks
+
+    def flaky_checks(snapshot, policy):
+        if snapshot.tenant_id == cursed:
+            raise ZeroDivisionError("a bug")
+        return real(snapshot, policy)
+
+    monkeypatch.setattr(audit_module, "run_checks", flaky_checks)
+    with served(b, tmp_path) as (registry, _):
+        results = audit(registry, b.env)
+    assert results["Good"].ok and checks_of(results["Good"]) == []
+    bad = results["Cursed"]
+    assert not bad.ok and [(f.check_id, f.principal_id) for f in bad.findings] == [("audit_error", "-")]
+    assert bad.findings[0].detail == "unexpected: the audit itself failed: ZeroDivisionError"
