@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from azure.core.exceptions import AzureError
 
 from pal_audit.audit import DEFAULT_CONCURRENCY
 from pal_audit.clouds import Cloud, CloudError, load_cloud_file
@@ -63,10 +62,6 @@ def load_registry_or_exit(path: str, *, check_secrets: bool = True) -> Registry:
         detail = str(exc).splitlines()[0][:200] if str(exc) else ""
         fail(f"{path}: unexpected error while loading the registry: {type(exc).__name__}"
              + (f": {detail}" if detail else ""))
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def registry_summary(reg: Registry, today: date, *, secrets_checked: bool) -> list[str]:
@@ -171,10 +166,7 @@ def run_scan_command(reg: Registry, *, cloud: Cloud | None, concurrency: int, un
         try:
             report = asyncio.run(run_scan(reg, cloud=cloud, concurrency=concurrency,
                                           unit_budget_seconds=unit_budget, sink=sink, progress=progress))
-        except (StoreError, AzureError) as exc:
-            if sink is None:
-                raise
-            # Only the tables can fail this way: Azure-side audit failures are findings, not exceptions.
+        except StoreError as exc:    # Azure-side audit failures are findings, never exceptions
             fail(f"--store tables: Table/Queue storage failed ({type(exc).__name__}: "
                  f"{str(exc).splitlines()[0][:200] if str(exc) else 'no detail'}); tenants stored before the "
                  "failure are kept, the rest were not written; rerun when storage is reachable")

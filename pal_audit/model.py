@@ -18,9 +18,6 @@ CHECK_IDS: tuple[str, ...] = (  # design.md §6 (contract)
 )
 
 ErrorReason = Literal["auth_failed", "forbidden", "throttled", "timeout", "not_found", "unexpected"]
-ERROR_REASONS: tuple[ErrorReason, ...] = (
-    "auth_failed", "forbidden", "throttled", "timeout", "not_found", "unexpected",
-)
 
 
 class Severity(StrEnum):

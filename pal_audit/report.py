@@ -52,9 +52,13 @@ class ScanReport:
         }
 
 
-def _sorted(findings: Sequence[Finding]) -> list[Finding]:
-    return sorted(findings, key=lambda f: (-f.severity.rank, f.tenant_id, f.identity, f.check_id,
-                                           f.qualifier))
+def _sorted(findings: Sequence[Finding], *, tenant_first: bool = False) -> list[Finding]:
+    """Worst first (for pipelines), or grouped by tenant then worst first (for reading)."""
+    def key(f: Finding) -> tuple[object, ...]:
+        head = (f.tenant_id, -f.severity.rank) if tenant_first else (-f.severity.rank, f.tenant_id)
+        return (*head, f.identity, f.check_id, f.qualifier)
+
+    return sorted(findings, key=key)
 
 
 def to_json(report: ScanReport) -> str:
@@ -96,7 +100,8 @@ def _findings_blocks(report: ScanReport, names: dict[str, str], console: Any) ->
     from rich.padding import Padding
     from rich.table import Table
 
-    for tenant_id, findings in groupby(_sorted_by_tenant(report.findings), key=lambda f: f.tenant_id):
+    by_tenant = _sorted(report.findings, tenant_first=True)
+    for tenant_id, findings in groupby(by_tenant, key=lambda f: f.tenant_id):
         console.print(f"\n[bold underline]{escape(names.get(tenant_id) or tenant_id)}[/] [dim]{tenant_id}[/]")
         grid = Table.grid(padding=(0, 1))
         grid.add_column(width=6, no_wrap=True)
@@ -109,11 +114,6 @@ def _findings_blocks(report: ScanReport, names: dict[str, str], console: Any) ->
             grid.add_row(f"[{_SEVERITY_STYLE[f.severity.value]}]{f.severity.value}[/]", body)
         console.print(Padding(grid, (0, 0, 0, 2)))
     console.print()
-
-
-def _sorted_by_tenant(findings: Sequence[Finding]) -> list[Finding]:
-    return sorted(findings, key=lambda f: (f.tenant_id, -f.severity.rank, f.identity, f.check_id,
-                                           f.qualifier))
 
 
 def _findings_table(report: ScanReport, names: dict[str, str], console: Any) -> None:

@@ -146,9 +146,3 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError("settings PAL_AUDIT_EMAIL_SENDER and PAL_AUDIT_EMAIL_RECIPIENTS are required "
                             "when email alerts are configured")
     return settings
-
-
-def describe() -> list[tuple[str, str, str]]:
-    """(name, default, description) rows for docs and `local.settings.json.example`."""
-    return [(s.name, s.default or "", s.description) for s in SETTINGS]
-

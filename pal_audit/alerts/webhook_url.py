@@ -32,13 +32,6 @@ def _matches(host: str, pattern: str) -> bool:
     return host == pattern
 
 
-def host_of(url: str) -> str:
-    try:
-        return (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return ""
-
-
 def validate_webhook_url(url: str, extra_hosts: Iterable[str] = ()) -> str:
     """Return the URL when it may be used, else raise WebhookUrlError naming the reason."""
     try:

@@ -17,7 +17,6 @@ from pal_audit.checks import (
     link_without_eligible_role,
     tenant_without_credited_link,
 )
-from pal_audit.checks.base import CheckMeta
 from pal_audit.model import CHECK_IDS, Finding, PartnerPolicy, TenantSnapshot
 
 _MODULES: dict[str, ModuleType] = {m.META.check_id: m for m in (
@@ -27,7 +26,6 @@ _MODULES: dict[str, ModuleType] = {m.META.check_id: m for m in (
 )}
 ALL_CHECKS: tuple[ModuleType, ...] = tuple(_MODULES[check_id] for check_id in CHECK_IDS)
 CHECKS_BY_ID: dict[str, ModuleType] = {m.META.check_id: m for m in ALL_CHECKS}
-META_BY_ID: dict[str, CheckMeta] = {m.META.check_id: m.META for m in ALL_CHECKS}
 
 
 def run_checks(tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:

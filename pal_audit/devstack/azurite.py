@@ -1,7 +1,7 @@
 """Start, stop and restart a private Azurite (Table + Queue storage) on free loopback ports.
 
 Used by the tests and by `pal-audit demo`. Data lives in memory unless a `location` is given;
-with a location, `restart()` keeps the tables and queues (the storage-fault tests rely on that).
+with a location, `stop()` then `start()` keeps the tables and queues (the storage-fault tests rely on that).
 """
 
 from __future__ import annotations
@@ -106,10 +106,6 @@ class Azurite:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
 
 
 @contextmanager

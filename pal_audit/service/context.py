@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from pal_audit.service.hooks import Hooks
 from pal_audit.settings import Settings, load_settings
 from pal_audit.store import StorageConfig, Store
-from pal_audit.store.tables import is_transport_failure, unavailable
 
 if TYPE_CHECKING:
     from pal_audit.audit import Auditor
@@ -121,12 +120,7 @@ async def open_context(settings: Settings | None = None, **client_options: Any) 
     settings = settings or load_settings()
     config = StorageConfig.from_settings(settings)
     async with Store(config, **client_options) as store:
-        try:
-            await store.ensure_tables()
-        except Exception as exc:
-            if is_transport_failure(exc):
-                raise unavailable(exc, config.describe()) from exc
-            raise
+        await store.ensure_tables()
         yield AppContext(settings, store)
 
 

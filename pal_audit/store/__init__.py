@@ -21,6 +21,8 @@ from pal_audit.store.tables import (
     StoreConflict,
     StoreError,
     StoreUnavailable,
+    is_transport_failure,
+    unavailable,
 )
 from pal_audit.store.tenant_status import TenantStatusTable
 
@@ -65,15 +67,23 @@ class Store:
         return cls(StorageConfig(connection_string=connection_string), **client_options)
 
     async def ensure_tables(self) -> None:
-        """Create the tables once per process (a create costs a round trip even when they exist)."""
+        """Create the tables once per process (a create costs a round trip even when they exist).
+
+        Storage that is down raises StoreUnavailable, so every caller can tell it from a bug.
+        """
         from azure.core.exceptions import ResourceExistsError
 
         key = self.service.url
         if key in _ensured:
             return
-        for name in TABLES:
-            with contextlib.suppress(ResourceExistsError):
-                await self.service.create_table(name)
+        try:
+            for name in TABLES:
+                with contextlib.suppress(ResourceExistsError):
+                    await self.service.create_table(name)
+        except Exception as exc:
+            if is_transport_failure(exc):
+                raise unavailable(exc, self.config.describe()) from exc
+            raise
         _ensured.add(key)
 
     async def close(self) -> None:
