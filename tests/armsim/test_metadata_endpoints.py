@@ -23,7 +23,9 @@ from armsim_support import FABRIKAM, OPS_APP, SECRETS, requests_log
 from armsim import Cloud
 
 
-def metadata(http: requests.Session, cloud: Cloud, version: str | None, *, prefix: str = "") -> requests.Response:
+def metadata(
+    http: requests.Session, cloud: Cloud, version: str | None, *, prefix: str = ""
+) -> requests.Response:
     query = "" if version is None else f"?api-version={version}"
     return http.get(f"{cloud.arm}{prefix}/metadata/endpoints{query}")
 
@@ -53,16 +55,27 @@ def test_metadata_carries_every_field_azure_cli_maps(cloud: Cloud, http: request
     }  # fmt: skip
     assert endpoints <= set(doc)
     assert all(doc[k].startswith("https://") for k in endpoints)
-    suffixes = {"storage", "keyVaultDns", "sqlServerHostname", "acrLoginServer", "mhsmDns",
-                "azureDataLakeStoreFileSystem", "azureDataLakeAnalyticsCatalogAndJob",
-                "storageSyncEndpointSuffix", "synapseAnalytics", "attestationEndpoint"}
+    suffixes = {
+        "storage",
+        "keyVaultDns",
+        "sqlServerHostname",
+        "acrLoginServer",
+        "mhsmDns",
+        "azureDataLakeStoreFileSystem",
+        "azureDataLakeAnalyticsCatalogAndJob",
+        "storageSyncEndpointSuffix",
+        "synapseAnalytics",
+        "attestationEndpoint",
+    }
     assert suffixes <= set(doc["suffixes"])
     # suffixes are bare DNS suffixes: az adds the leading dot itself
     assert not any(v.startswith((".", "https://")) for v in doc["suffixes"].values())
 
 
 @pytest.mark.parametrize("version", ["2019-05-01", "2020-06-01"])
-def test_older_api_versions_answer_an_array_of_clouds(cloud: Cloud, http: requests.Session, version: str) -> None:
+def test_older_api_versions_answer_an_array_of_clouds(
+    cloud: Cloud, http: requests.Session, version: str
+) -> None:
     r = metadata(http, cloud, version)
     assert r.status_code == 200, r.text
     body = r.json()
@@ -70,7 +83,9 @@ def test_older_api_versions_answer_an_array_of_clouds(cloud: Cloud, http: reques
     assert body[0] == metadata(http, cloud, "2022-09-01").json()
 
 
-def test_unsupported_api_version_is_a_400_listing_the_supported_ones(cloud: Cloud, http: requests.Session) -> None:
+def test_unsupported_api_version_is_a_400_listing_the_supported_ones(
+    cloud: Cloud, http: requests.Session
+) -> None:
     r = metadata(http, cloud, "1999-01-01")
     assert r.status_code == 400
     error = r.json()["error"]
@@ -97,7 +112,9 @@ def test_metadata_is_read_only(cloud: Cloud, http: requests.Session) -> None:
     assert r.json()["error"]["code"] == "HttpMethodNotAllowed"
 
 
-def test_metadata_requests_are_counted_under_their_own_operation(cloud: Cloud, http: requests.Session) -> None:
+def test_metadata_requests_are_counted_under_their_own_operation(
+    cloud: Cloud, http: requests.Session
+) -> None:
     metadata(http, cloud, "2022-09-01")
     seen = requests_log(http, cloud, "metadata.endpoints")
     assert seen and seen[-1]["status"] == 200 and seen[-1]["tenant_id"] is None
@@ -106,11 +123,16 @@ def test_metadata_requests_are_counted_under_their_own_operation(cloud: Cloud, h
 def test_a_token_is_not_needed_but_does_no_harm(cloud: Cloud, http: requests.Session) -> None:
     token = http.post(
         f"{cloud.authority}/{FABRIKAM}/oauth2/v2.0/token",
-        data={"grant_type": "client_credentials", "client_id": OPS_APP, "client_secret": SECRETS[OPS_APP],
-              "scope": "https://management.azure.com/.default"},
+        data={
+            "grant_type": "client_credentials",
+            "client_id": OPS_APP,
+            "client_secret": SECRETS[OPS_APP],
+            "scope": "https://management.azure.com/.default",
+        },
     ).json()["access_token"]
-    r = http.get(f"{cloud.arm}/metadata/endpoints?api-version=2022-09-01",
-                 headers={"Authorization": f"Bearer {token}"})
+    r = http.get(
+        f"{cloud.arm}/metadata/endpoints?api-version=2022-09-01", headers={"Authorization": f"Bearer {token}"}
+    )
     assert r.status_code == 200 and r.json()["name"] == "ArmSim"
 
 
