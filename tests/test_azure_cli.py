@@ -1,7 +1,8 @@
 """The real Azure CLI against armsim: cloud discovery, service-principal sign-in, `az rest`, and
 `pal-audit scan` signing in through the CLI (`auth: {method: azure_cli}`).
 
-`az` comes from .venv-azure-cli (scripts/setup-azure-cli.sh); without it these tests skip. Each test
+`az` comes from .venv-azure-cli (scripts/setup-azure-cli.sh); without it these tests skip, and fail
+with CI=true. Each test
 gives az a configuration directory of its own under tmp_path.
 """
 
@@ -14,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from azure_cli_support import MISSING_REASON, ArmSimCloud, AzureCli, az_available, estate_secret
+from azure_cli_support import ArmSimCloud, AzureCli, estate_secret, require_az
 
 from pal_audit.demo import EXAMPLES
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not az_available(), reason=MISSING_REASON)]
+slow = pytest.mark.slow
 
 ESTATE = EXAMPLES / "estate.yaml"
 OPS_APP = "29ec148c-ead5-4263-b4d6-d23508bd9d96"  # contoso-ops-app, multi-tenant, linked to 1234567
@@ -33,9 +34,25 @@ def armsim(armsim_cloud: Path) -> ArmSimCloud:
 
 @pytest.fixture
 def az(tmp_path: Path, armsim: ArmSimCloud) -> AzureCli:
+    require_az()
     return AzureCli(tmp_path / "azure-config", armsim)
 
 
+def test_a_missing_azure_cli_fails_in_ci_and_skips_locally(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    missing = tmp_path / ".venv-azure-cli" / "bin" / "az"
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(
+        pytest.fail.Exception, match=r"CI=true and \.venv-azure-cli is missing.*setup-azure-cli\.sh"
+    ):
+        require_az(missing)
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match=r"setup-azure-cli\.sh"):
+        require_az(missing)
+
+
+@slow
 def test_cloud_register_discovers_armsim_through_its_metadata(az: AzureCli, armsim: ArmSimCloud) -> None:
     az.ok("cloud", "register", "--name", "ArmSim", "--endpoint-resource-manager", armsim.arm + "/")
     registered = az.json("cloud", "show", "--name", "ArmSim")
@@ -48,6 +65,7 @@ def test_cloud_register_discovers_armsim_through_its_metadata(az: AzureCli, arms
     assert az.json("cloud", "show")["name"] == "ArmSim"
 
 
+@slow
 def test_service_principal_sign_in_then_az_rest_reads_the_partner_link(
     az: AzureCli, armsim: ArmSimCloud
 ) -> None:
@@ -69,6 +87,7 @@ def test_service_principal_sign_in_then_az_rest_reads_the_partner_link(
     assert link["properties"]["state"] == "Active"
 
 
+@slow
 def test_a_wrong_secret_is_refused_with_entra_s_message(az: AzureCli) -> None:
     az.register_armsim()
     proc = az.run(
@@ -141,6 +160,7 @@ def comparable(report: dict[str, Any]) -> dict[str, Any]:
     return {"tenants": report["tenants"], "findings": report["findings"]}
 
 
+@slow
 def test_scan_with_an_azure_cli_identity_finds_what_client_secret_finds(
     az: AzureCli, armsim_cloud: Path, tmp_path: Path
 ) -> None:
@@ -167,6 +187,7 @@ def test_scan_with_an_azure_cli_identity_finds_what_client_secret_finds(
     assert comparable(via_cli) == comparable(via_secret)
 
 
+@slow
 def test_scan_with_an_azure_cli_identity_but_no_az_login_is_an_audit_error(
     az: AzureCli, armsim_cloud: Path, tmp_path: Path
 ) -> None:
