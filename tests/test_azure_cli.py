@@ -2,8 +2,7 @@
 `pal-audit scan` signing in through the CLI (`auth: {method: azure_cli}`).
 
 `az` comes from .venv-azure-cli (scripts/setup-azure-cli.sh); without it these tests skip, and fail
-with CI=true. Each test
-gives az a configuration directory of its own under tmp_path.
+with CI=true. Each test gives az a configuration directory of its own under tmp_path.
 """
 
 from __future__ import annotations
