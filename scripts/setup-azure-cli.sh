@@ -14,11 +14,12 @@ if [ ! -x "$venv/bin/python" ]; then
   "$PY" -m venv "$venv"
 fi
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+config=$(mktemp -d)   # a throwaway AZURE_CONFIG_DIR for the smoke check below, not the user's ~/.azure
+trap 'rm -rf "$log" "$config"' EXIT
 if ! "$venv/bin/pip" install -q --disable-pip-version-check "azure-cli==$AZURE_CLI_VERSION" >"$log" 2>&1; then
   cat "$log" >&2
   echo "setup-azure-cli: installing azure-cli==$AZURE_CLI_VERSION into $venv failed" >&2
   exit 1
 fi
-AZURE_CONFIG_DIR=$(mktemp -d) AZURE_CORE_COLLECT_TELEMETRY=0 "$venv/bin/az" version --output none
+AZURE_CONFIG_DIR=$config AZURE_CORE_COLLECT_TELEMETRY=0 "$venv/bin/az" version --output none
 echo "azure-cli==$AZURE_CLI_VERSION" >"$stamp"
