@@ -19,6 +19,12 @@ if TYPE_CHECKING:
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
+# the claims a v2.0 discovery document advertises (ID-token claims, not the access-token claims)
+CLAIMS_SUPPORTED = (
+    "sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name",
+    "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username",
+    "name", "tid", "ver", "at_hash", "c_hash", "email",
+)  # fmt: skip
 
 
 def openid_configuration(sim: Simulator, tenant_segment: str) -> web.Response:
@@ -45,8 +51,17 @@ def openid_configuration(sim: Simulator, tenant_segment: str) -> web.Response:
             "device_authorization_endpoint": f"{base}/{tid}/oauth2/v2.0/devicecode",
             "http_logout_supported": True,
             "frontchannel_logout_supported": True,
+            "end_session_endpoint": f"{base}/{tid}/oauth2/v2.0/logout",
+            "check_session_iframe": f"{base}/{tid}/oauth2/v2.0/checksession",
+            "kerberos_endpoint": f"{base}/{tid}/kerberos",
+            # user info lives on Microsoft Graph in every cloud; armsim simulates no Graph
+            "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
+            "claims_supported": list(CLAIMS_SUPPORTED),
             "tenant_region_scope": "EU",
             "cloud_instance_name": "armsim.local",
+            "cloud_graph_host_name": "graph.windows.net",
+            "msgraph_host": "graph.microsoft.com",
+            "rbac_url": "https://pas.windows.net",
         },
     )
 

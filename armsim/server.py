@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from armsim import arm, entra
+from armsim import arm, entra, metadata
 from armsim.directory import Directory
 from armsim.estate import Estate
 from armsim.faults import FaultPlan
@@ -38,6 +38,9 @@ _ENTRA = re.compile(
     r"|oauth2/v2\.0/authorize|discovery/v2\.0/keys)/?$",
     re.IGNORECASE,
 )
+# `az cloud register --endpoint-resource-manager https://host/` appends `/metadata/endpoints` to the
+# URL as given, so the path may start with `//`.
+_METADATA = re.compile(r"^/+metadata/endpoints/?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,11 @@ class Simulator:
             await self._inject(request, ctx, "msi")
             resp, ctx.tenant_id, ctx.principal_id = entra.managed_identity_token(self, request)
             return resp
+        if _METADATA.match(request.path):
+            # served before authentication: clients read it to learn where to sign in
+            ctx.operation = "metadata.endpoints"
+            await self._inject(request, ctx, "arm")
+            return metadata.endpoints(self.base_url, request.method, query_lower(request))
         return await self._arm(request, ctx)
 
     async def _entra(self, request: web.Request, ctx: _Ctx, segment: str, what: str) -> web.Response:
