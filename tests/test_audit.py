@@ -212,14 +212,14 @@ def test_a_bug_in_one_tenant_fails_that_tenant_loudly_and_the_run_goes_on(tmp_pa
         t = b.tenant(name)
         b.assign(t, b.sp(t, "ops-app"), "Contributor", b.sub(t))
     cursed = b.tenants[1]["tenant_id"]
-    real = audit_module.run_checks
+    real = audit_module.decide
 
     def flaky_checks(snapshot, policy):
         if snapshot.tenant_id == cursed:
             raise ZeroDivisionError("a bug")
         return real(snapshot, policy)
 
-    monkeypatch.setattr(audit_module, "run_checks", flaky_checks)
+    monkeypatch.setattr(audit_module, "decide", flaky_checks)
     with served(b, tmp_path) as (registry, _):
         results = audit(registry, b.env)
     assert results["Good"].ok and checks_of(results["Good"]) == []
