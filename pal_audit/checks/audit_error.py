@@ -25,7 +25,8 @@ _FIX = {
     "forbidden": "Grant the identity read access to its own role assignments (e.g. Reader on the "
                  "subscription), or name an identity that can read them with assignments_via in the "
                  "registry.",
-    "throttled": "ARM throttled the calls; the next run retries. Lower --concurrency if it persists.",
+    "throttled": "ARM or the sign-in service throttled the calls; the next run retries. Lower --concurrency "
+                 "if it persists.",
     "timeout": "ARM did not answer in time; the next run retries. Check network egress from the app.",
     "not_found": "Check the tenant_id in the registry and that the tenant (or subscription) still exists.",
     "unexpected": "See the application logs for this run; report it if it persists.",
