@@ -12,12 +12,12 @@ import logging
 import os
 import ssl
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
 from pal_audit.budget import BudgetedRetryPolicy, Deadline
-from pal_audit.checks import CHECKS_BY_ID, run_checks
+from pal_audit.checks import CHECKS_BY_ID, decide
 from pal_audit.clouds import Cloud
 from pal_audit.collect import ArmSession, Step, collect_identity
 from pal_audit.credentials import ManagedIdentityAssertion, make_credential
@@ -34,18 +34,42 @@ DEFAULT_CONCURRENCY = 32  # at 50 ms latency this is where wall time meets CPU t
 
 @dataclass(frozen=True)
 class TenantResult:
+    """One tenant's audit: what was seen, what it proves, and what it could not decide.
+
+    `findings` are the findings the evidence proves (suppressions applied: open or suppressed).
+    `undecided` holds the (check_id, principal_id) pairs whose inputs could not be read (a PIM 403,
+    an unreadable role definition): for those the store must neither create nor resolve anything,
+    i.e. a stored finding with such a key stays exactly as it is. `may_resolve(finding)` says it
+    per finding; both come from `snapshot.undecided`, so a store that only sees the snapshot
+    applies the same rule. A failed unit (`snapshot.identities[i].ok` False) resolves nothing,
+    as before; tenant-level findings (principal "-") only when `snapshot.fully_audited`.
+    """
+
     snapshot: TenantSnapshot
-    findings: tuple[Finding, ...]       # suppressions applied: status open or suppressed
+    findings: tuple[Finding, ...]
 
     @property
     def ok(self) -> bool:
         return self.snapshot.fully_audited
 
+    @property
+    def undecided(self) -> frozenset[tuple[str, str]]:
+        return self.snapshot.undecided
+
+    def may_resolve(self, finding: Finding) -> bool:
+        return self.snapshot.may_resolve(finding.check_id, finding.principal_id)
+
+
+def assess(snapshot: TenantSnapshot, registry: Registry, today: date) -> TenantResult:
+    """The pure part: checks, then suppressions; the undecided keys travel on the snapshot."""
+    decision = decide(snapshot, registry.partner_policy())
+    findings = tuple(apply_suppressions(list(decision.findings), registry.suppression_rules(), today))
+    return TenantResult(replace(snapshot, undecided=snapshot.undecided | decision.undecided), findings)
+
 
 def evaluate(snapshot: TenantSnapshot, registry: Registry, today: date) -> tuple[Finding, ...]:
-    """The pure part: checks, then suppressions."""
-    findings = run_checks(snapshot, registry.partner_policy())
-    return tuple(apply_suppressions(findings, registry.suppression_rules(), today))
+    """The findings of `assess` alone."""
+    return assess(snapshot, registry, today).findings
 
 
 def failed_tenant_result(registry: Registry, tenant_id: str, reason: ErrorReason, message: str,
@@ -122,7 +146,7 @@ class Auditor:
             tenant_id=tenant.tenant_id, name=tenant.name, expect_link=tenant.expect_link,
             has_customer_approval=tenant.customer_approval is not None, identities=tuple(units),
         )
-        return TenantResult(snapshot, evaluate(snapshot, self.registry, self.today))
+        return assess(snapshot, self.registry, self.today)
 
     async def audit_tenants(self, tenant_ids: Iterable[str] | None = None,
                             progress: Callable[[TenantResult], None] | None = None

@@ -12,12 +12,13 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 
 from pal_audit.clouds import Cloud
 from pal_audit.credentials import token_claims
-from pal_audit.model import IdentitySnapshot, Link, RoleAssignment, RoleDefinition
+from pal_audit.model import IdentitySnapshot, Link, RoleAssignment, RoleDefinition, Unknown
 from pal_audit.roledefs import RoleDefinitionCache
+from pal_audit.roles import PEC_TABLE
 
 
 class WrongTenant(Exception):
@@ -166,8 +167,8 @@ async def list_active(session: ArmSession, subscription_id: str, principal_id: s
     return [_assignment(i) for i in items]
 
 
-async def list_eligible(session: ArmSession) -> list[RoleAssignment] | None:
-    """The caller's PIM-eligible assignments anywhere in the tenant; None when PIM cannot be read.
+async def list_eligible(session: ArmSession) -> list[RoleAssignment] | Unknown:
+    """The caller's PIM-eligible assignments anywhere in the tenant; Unknown when PIM cannot be read.
 
     Listed once at the tenant root with asTarget(): eligibility alone does not make a
     subscription visible, so a per-subscription listing would miss a PIM-only identity.
@@ -176,18 +177,23 @@ async def list_eligible(session: ArmSession) -> list[RoleAssignment] | None:
     try:
         items = await _collect(instances.list_for_scope("/", filter="asTarget()"))
     except HttpResponseError as exc:
-        if exc.status_code in (403, 404):
-            return None  # unknown, not "none" (design.md §4.4)
+        if exc.status_code in (403, 404):  # unknown, not "none" (design.md §4.4)
+            reason = "forbidden" if exc.status_code == 403 else "not_found"
+            return Unknown("pim", reason, f"listing PIM eligibility: HTTP {exc.status_code}")
         raise
     return [_assignment(i) for i in items]
 
 
 async def resolve_roles(session: ArmSession, cache: RoleDefinitionCache, tenant_id: str,
-                        seen_in: dict[str, str]) -> dict[str, RoleDefinition]:
-    """Definitions of the role ids seen (role id -> a subscription it was seen in).
+                        seen_in: dict[str, str]) -> tuple[dict[str, RoleDefinition], tuple[Unknown, ...]]:
+    """Definitions of the role ids seen (role id -> a subscription it was seen in), and the ones
+    that could not be read.
 
-    Built-ins come from the cross-tenant cache; only unseen ids cost a request.
+    Built-ins come from the cross-tenant cache; only unseen ids cost a request. A definition that
+    cannot be read (any status, 404 included: it may be transient) is an Unknown, except for roles
+    in the PEC table, which the checks classify from the table: such a failure changes nothing.
     """
+    from pal_audit.failures import classify  # failures imports this module
 
     async def fetch(role_id: str) -> RoleDefinition:
         # Read where it was assigned (custom roles are scoped); at the tenant root otherwise.
@@ -204,11 +210,16 @@ async def resolve_roles(session: ArmSession, cache: RoleDefinitionCache, tenant_
         )
 
     roles: dict[str, RoleDefinition] = {}
+    unknowns: list[Unknown] = []
     for role_id in sorted(seen_in):
-        found = await cache.get(tenant_id, role_id, lambda rid=role_id: fetch(rid))
-        if found is not None:
-            roles[role_id] = found
-    return roles
+        try:
+            roles[role_id] = await cache.get(tenant_id, role_id, lambda rid=role_id: fetch(rid))
+        except AzureError as exc:
+            if role_id in PEC_TABLE:
+                continue
+            error = classify(exc, step=f"reading role definition {role_id}")
+            unknowns.append(Unknown("role_definitions", error.reason, error.message, role_id))
+    return roles, tuple(unknowns)
 
 
 class Step:
@@ -252,16 +263,21 @@ async def collect_identity(tenant_id: str, identity: str, own: ArmSession, cache
         for a in sub_active:
             active.setdefault(a.assignment_id.lower(), a)
             seen_in.setdefault(a.role_id, sub)
-    for a in eligible or ():
-        seen_in.setdefault(a.role_id, _subscription_of(a.scope) or "")
+    unknowns: list[Unknown] = []
+    if isinstance(eligible, Unknown):
+        unknowns.append(eligible)
+    else:
+        for a in eligible:
+            seen_in.setdefault(a.role_id, _subscription_of(a.scope) or "")
     step.name = "reading role definitions"
-    roles = await resolve_roles(own if reader is None else reader, cache, tenant_id, seen_in)
+    roles, unreadable = await resolve_roles(own if reader is None else reader, cache, tenant_id, seen_in)
     if reader is not None:
         subscriptions = tuple(s for s, found in zip(subscriptions, per_subscription, strict=True) if found)
     return IdentitySnapshot(
         tenant_id=tenant_id, identity=identity, principal_id=oid, link=link,
         subscriptions=subscriptions,
         active=tuple(active.values()),
-        eligible=None if eligible is None else tuple(eligible),
+        eligible=None if isinstance(eligible, Unknown) else tuple(eligible),
         roles=roles,
+        unknowns=(*unknowns, *unreadable),
     )

@@ -59,6 +59,15 @@ def classify(exc: BaseException, *, step: str, throttled: bool = False) -> Audit
         return AuditError("auth_failed", f"{step}: {exc}")
     if isinstance(exc, ClientAuthenticationError):
         status = getattr(exc, "status_code", None)
+        # The sign-in service itself throttling or failing is not a credential problem: saying
+        # auth_failed would send operators to rotate a secret that is fine.
+        if status == 429:
+            return AuditError("throttled", _one_line(
+                f"{step}: the sign-in service answered HTTP 429 (throttled); the next run retries"))
+        if isinstance(status, int) and status >= 500:
+            return AuditError("unexpected", _one_line(
+                f"{step}: the sign-in service answered HTTP {status} (an outage on its side, not a "
+                "credential problem); the next run retries"))
         found = _AADSTS.search(str(exc.message or ""))
         reason = found.group(0) if found else (f"HTTP {status}" if status else "sign-in refused")
         return AuditError("auth_failed", _one_line(f"{step}: {reason}"))

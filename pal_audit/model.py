@@ -19,6 +19,11 @@ CHECK_IDS: tuple[str, ...] = (  # design.md §6 (contract)
 
 ErrorReason = Literal["auth_failed", "forbidden", "throttled", "timeout", "not_found", "unexpected"]
 
+# The inputs a check can rely on, one per thing collection reads for an identity. A check declares
+# the ones it reads (CheckMeta.needs); an input that could not be read is an `Unknown`, never "none".
+Input = Literal["link", "subscriptions", "active", "pim", "role_definitions"]
+INPUTS: tuple[Input, ...] = ("link", "subscriptions", "active", "pim", "role_definitions")
+
 
 class Severity(StrEnum):
     HIGH = "high"
@@ -99,11 +104,33 @@ class AuditError:
 
 
 @dataclass(frozen=True)
+class Unknown:
+    """One input of a unit that could not be read, and why; the unit is then partially audited."""
+
+    input: Input
+    reason: ErrorReason
+    message: str                # safe for logs and alerts, like AuditError.message
+    key: str = ""               # which item, e.g. the role id of an unreadable role definition
+
+    @property
+    def reported_as_error(self) -> bool:
+        """Whether the unit reports it as an `audit_error`.
+
+        Unreadable PIM eligibility is a normal state for an identity without the right to read it
+        (the contract calls it "unknown", not an error), so it is only a partial-audit detail.
+        """
+        return self.input != "pim"
+
+
+@dataclass(frozen=True)
 class IdentitySnapshot:
     """Everything observed while signed in as one registry identity in one tenant.
 
     When `error` is set, the identity could not be audited and the other fields are not evidence.
-    `eligible` is None when PIM eligibility could not be read (403): "unknown", not "none".
+    Otherwise every field is evidence except what `unknowns` names: `eligible` is None when PIM
+    eligibility could not be read (unknown, not "none"), and a role id missing from `roles` whose
+    definition could not be read is listed there with its reason. A unit with unknowns is
+    *partially audited*: checks decide what its evidence decides and leave the rest undecided.
     """
 
     tenant_id: str
@@ -115,10 +142,21 @@ class IdentitySnapshot:
     eligible: tuple[RoleAssignment, ...] | None = ()
     roles: dict[str, RoleDefinition] = field(default_factory=dict)  # role_id -> definition
     error: AuditError | None = None
+    unknowns: tuple[Unknown, ...] = ()
 
     @property
     def ok(self) -> bool:
+        """Audited: its own link, subscriptions and active assignments were read (maybe partially)."""
         return self.error is None
+
+    @property
+    def partial(self) -> bool:
+        return self.error is None and bool(self.unknowns)
+
+    def partial_detail(self) -> str:
+        """What this unit could not see, in one line ("" when it saw everything)."""
+        return "; ".join(f"{u.input}{' ' + u.key if u.key else ''} unknown ({u.reason}: {u.message})"
+                         for u in self.unknowns)
 
 
 @dataclass(frozen=True)
@@ -131,10 +169,19 @@ class TenantSnapshot:
     has_customer_approval: bool
     identities: tuple[IdentitySnapshot, ...]
     error: AuditError | None = None             # the whole tenant failed (e.g. poison message)
+    # (check_id, principal_id) pairs the checks could not decide from this evidence, filled in by
+    # evaluation (pal_audit.audit.assess). Findings with such a key must be neither created nor
+    # resolved: the store leaves them exactly as stored (see `may_resolve`).
+    undecided: frozenset[tuple[str, str]] = frozenset()
 
     @property
     def fully_audited(self) -> bool:
+        """No unit failed (a partially audited unit counts; its gaps are in `undecided`)."""
         return self.error is None and all(i.ok for i in self.identities)
+
+    def may_resolve(self, check_id: str, principal_id: str) -> bool:
+        """False when the evidence of this run cannot tell whether that finding still holds."""
+        return (check_id, principal_id) not in self.undecided
 
 
 @dataclass(frozen=True)

@@ -26,15 +26,19 @@ PEC_TABLE_SOURCE = (
 class PecEntry:
     name: str
     eligible: bool
+    # Whether the built-in role allows roleAssignments/write. Recorded so that a table role whose
+    # definition could not be read is still fully classified (evidence, not a guess: built-in
+    # definitions are the same in every tenant).
+    privileged: bool = False
 
 
 # The PEC role table, keyed by built-in role GUID (the same in every tenant; names can be renamed).
 # It always wins over the permission rule: e.g. Storage Blob Data Reader has an /action but is "No",
 # Virtual Machine User Login has only read control-plane actions but is "Yes".
 PEC_TABLE: dict[str, PecEntry] = {
-    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": PecEntry("Owner", True),
+    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": PecEntry("Owner", True, privileged=True),
     "b24988ac-6180-42a0-ab88-20f7382dd24c": PecEntry("Contributor", True),
-    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": PecEntry("User Access Administrator", True),
+    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": PecEntry("User Access Administrator", True, privileged=True),
     "cfd33db0-3dd1-45e3-aa9d-cdbdf3b6f24e": PecEntry("Support Request Contributor", True),
     "9980e02c-c2be-4d73-94e8-173b1dc7cf3c": PecEntry("Virtual Machine Contributor", True),
     "1c0163c0-47e6-4577-8991-ea5c82e286e4": PecEntry("Virtual Machine Administrator Login", True),
@@ -60,7 +64,7 @@ PEC_TABLE: dict[str, PecEntry] = {
 }
 
 CustomRolePolicy = Literal["not_eligible", "by_permissions"]
-Basis = Literal["pec_table", "permissions", "custom_not_eligible", "custom_by_permissions", "unknown_role"]
+Basis = Literal["pec_table", "permissions", "custom_not_eligible", "custom_by_permissions"]
 
 ROLE_ASSIGNMENTS_WRITE = "Microsoft.Authorization/roleAssignments/write"
 # ARM operations end in one of these verbs; anything but /read changes something.
@@ -132,14 +136,26 @@ def _by_permissions(role: RoleDefinition) -> tuple[bool, str]:
     return True, f"its control-plane actions include a non-read operation ({witness})"
 
 
-def classify(role: RoleDefinition | None, custom_roles: CustomRolePolicy = "not_eligible") -> RoleVerdict:
-    """Is `role` PAL-eligible (earns credit) and privileged (can grant access)?  design.md §5.
+def classify_by_id(role_id: str, role: RoleDefinition | None,
+                   custom_roles: CustomRolePolicy = "not_eligible") -> RoleVerdict | None:
+    """The verdict on an assigned role, or None when it cannot be known.
 
-    `None` means the definition could not be read: not eligible, not privileged.
+    `role` is None when its definition could not be read. A role in the PEC table is then still
+    classified from the table (eligibility and privilege are recorded there); any other role is
+    unknown, and a check that needs it must leave its finding undecided.
     """
-    if role is None:
-        return RoleVerdict(False, False, "unknown_role",
-                           "role definition could not be read: counted as not PAL-eligible")
+    if role is not None:
+        return classify(role, custom_roles)
+    entry = PEC_TABLE.get(role_id.lower())
+    if entry is None:
+        return None
+    verdict = "PAL-eligible" if entry.eligible else "not PAL-eligible"
+    return RoleVerdict(entry.eligible, entry.privileged, "pec_table",
+                       f"{entry.name} is {verdict} per the PEC role table")
+
+
+def classify(role: RoleDefinition, custom_roles: CustomRolePolicy = "not_eligible") -> RoleVerdict:
+    """Is `role` PAL-eligible (earns credit) and privileged (can grant access)?  design.md §5."""
     privileged = is_privileged(role)
     entry = PEC_TABLE.get(role.role_id.lower()) if not role.is_custom else None
     if entry is not None:

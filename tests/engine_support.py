@@ -133,4 +133,48 @@ def checks_of(result: TenantResult, identity: str | None = None) -> list[str]:
     return sorted(f.check_id for f in result.findings if identity is None or f.identity == identity)
 
 
-__all__ = ["EstateBuilder", "audit", "checks_of", "guid", "resolve_cloud", "served"]
+# ---------------------------------------------------------------- the demo estate, with scripted faults
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+ADATUM = "68b49734-b70d-403b-866b-3aa827a0018a"
+WIDE_WORLD = "7ccaa901-c61f-462f-8422-0e931c962909"
+PROSEWARE = "d2849169-0a6b-4001-b373-01c69980fbbc"
+
+
+def demo_estate(fail: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """examples/estate.yaml as data, with `faults.fail` set to `fail`."""
+    import yaml
+
+    data: dict[str, Any] = yaml.safe_load((EXAMPLES / "estate.yaml").read_text())
+    if fail:
+        data["faults"] = {**(data.get("faults") or {}), "fail": fail}
+    return data
+
+
+def demo_env() -> dict[str, str]:
+    from pal_support import demo_secrets
+
+    return demo_secrets()
+
+
+@contextmanager
+def demo_served(tmp: Path, fail: list[dict[str, Any]] | None = None) -> Iterator[tuple[Registry, Any]]:
+    """armsim serving the demo estate (with `fail` rules); yields examples/registry.yaml and the
+    cloud to audit it with."""
+    from pal_audit.registry import load_registry
+
+    server = ArmSimServer(parse_estate(demo_estate(fail)), ca_dir=tmp)
+    with server as cloud:
+        registry = load_registry(EXAMPLES / "registry.yaml", env=demo_env())
+        yield registry, resolve_cloud(cloud.to_dict(), base_dir=tmp, where="cloud")
+
+
+async def audit_demo(served_demo: tuple[Registry, Any], **auditor_kw: Any) -> list[TenantResult]:
+    registry, cloud = served_demo
+    async with Auditor(registry, cloud=cloud, env=demo_env(), today=date(2026, 11, 27),
+                       **auditor_kw) as auditor:
+        return [r async for r in auditor.audit_tenants()]
+
+
+__all__ = ["EstateBuilder", "audit", "audit_demo", "checks_of", "demo_served", "guid", "resolve_cloud",
+           "served"]

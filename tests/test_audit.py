@@ -212,17 +212,43 @@ def test_a_bug_in_one_tenant_fails_that_tenant_loudly_and_the_run_goes_on(tmp_pa
         t = b.tenant(name)
         b.assign(t, b.sp(t, "ops-app"), "Contributor", b.sub(t))
     cursed = b.tenants[1]["tenant_id"]
-    real = audit_module.run_checks
+    real = audit_module.decide
 
     def flaky_checks(snapshot, policy):
         if snapshot.tenant_id == cursed:
             raise ZeroDivisionError("a bug")
         return real(snapshot, policy)
 
-    monkeypatch.setattr(audit_module, "run_checks", flaky_checks)
+    monkeypatch.setattr(audit_module, "decide", flaky_checks)
     with served(b, tmp_path) as (registry, _):
         results = audit(registry, b.env)
     assert results["Good"].ok and checks_of(results["Good"]) == []
     bad = results["Cursed"]
     assert not bad.ok and [(f.check_id, f.principal_id) for f in bad.findings] == [("audit_error", "-")]
     assert bad.findings[0].detail == "unexpected: the audit itself failed: ZeroDivisionError"
+
+
+def test_a_failed_role_definition_read_is_not_remembered(tmp_path):
+    """The cache is shared by a whole run (the Functions app keeps one per run): a failed read
+    must stay this unit's unknown, not become every later unit's "role does not exist"."""
+    from pal_audit.roledefs import RoleDefinitionCache
+
+    b = EstateBuilder()
+    t = b.tenant("Custom")
+    role = "0c0c0c0c-0000-4000-8000-0000000000aa"
+    t["custom_roles"].append({"role_id": role, "name": "Runbook Operator",
+                              "actions": ["Microsoft.Authorization/*/read",
+                                          "Microsoft.Automation/automationAccounts/jobs/write"]})
+    b.assign(t, b.sp(t, "runbook-app"), role, b.sub(t))
+    b.fail.append({"match": "role_definitions.get", "status": 404, "times": 1})
+    cache = RoleDefinitionCache()
+    with served(b, tmp_path) as (registry, _):
+        first = audit(registry, b.env, roles=cache)["Custom"]
+        second = audit(registry, b.env, roles=cache)["Custom"]
+    [unit] = first.snapshot.identities
+    assert unit.ok and [(u.input, u.reason, u.key) for u in unit.unknowns] == [
+        ("role_definitions", "not_found", role)]
+    assert ("link_without_eligible_role", unit.principal_id) in first.undecided
+    assert checks_of(first) == ["audit_error"]
+    assert second.snapshot.identities[0].unknowns == () and second.undecided == frozenset()
+    assert checks_of(second) == ["link_without_eligible_role", "tenant_without_credited_link"]

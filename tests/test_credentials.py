@@ -100,3 +100,25 @@ def test_token_claims_reads_oid_and_tid_without_verifying():
     assert token_claims(f"e30.{payload}.sig") == {"oid": "o", "tid": "t"}
     with pytest.raises(ValueError, match="not a JWT"):
         token_claims("opaque-token")
+
+
+
+async def test_token_endpoint_throttling_or_outage_is_not_an_auth_failure(tmp_path):
+    """Reproduction 11: 429/5xx from the token endpoint were `auth_failed: sign-in: HTTP 429`,
+    which sends operators to rotate a secret that is fine. One tenant per status, in one audit."""
+    from engine_support import ADATUM, audit_demo, demo_served
+
+    outage = "(an outage on its side, not a credential problem)"
+    cases = {ADATUM: (429, "throttled", "(throttled)"),
+             "d13c513a-42f8-4da1-97b1-165f0971b7c4": (500, "unexpected", outage),     # Fabrikam
+             "86ad9101-08d2-43b7-b25a-55f4796ce0e9": (503, "unexpected", outage)}     # Woodgrove
+    fault = [{"match": "token", "status": status, "tenant_id": tid} for tid, (status, _, _) in cases.items()]
+    with demo_served(tmp_path, fault) as served_demo:
+        results = {r.snapshot.tenant_id: r for r in await audit_demo(served_demo)}
+    for tid, (status, reason, why) in cases.items():
+        for unit in results[tid].snapshot.identities:
+            assert unit.error is not None and unit.error.reason == reason, (tid, unit.error)
+            assert unit.error.message == (f"sign-in: the sign-in service answered HTTP {status} {why}; "
+                                          "the next run retries")
+        assert {f.detail.split(":")[0] for f in results[tid].findings} == {reason}
+    assert results["7d791a3c-a63c-45f9-bdcd-c219fe72c33b"].ok    # Tailwind signed in as usual

@@ -1,4 +1,5 @@
-"""The checks: one module per check id (design.md §6), each with `META` and a pure `evaluate()`."""
+"""The checks: one module per check id (design.md §6), each with `META` (including the inputs it
+`needs`) and `evaluate`, an IdentityCheck or TenantCheck whose `decide()` is pure."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pal_audit.checks import (
     link_without_eligible_role,
     tenant_without_credited_link,
 )
+from pal_audit.checks.base import Decision
 from pal_audit.model import CHECK_IDS, Finding, PartnerPolicy, TenantSnapshot
 
 _MODULES: dict[str, ModuleType] = {m.META.check_id: m for m in (
@@ -28,6 +30,15 @@ ALL_CHECKS: tuple[ModuleType, ...] = tuple(_MODULES[check_id] for check_id in CH
 CHECKS_BY_ID: dict[str, ModuleType] = {m.META.check_id: m for m in ALL_CHECKS}
 
 
+def decide(tenant: TenantSnapshot, policy: PartnerPolicy) -> Decision:
+    """Every check over one tenant's snapshot, in CHECK_IDS order: the findings the evidence proves,
+    and the (check_id, principal_id) keys it could not decide. Pure: no I/O, no clock."""
+    decision = Decision()
+    for check in ALL_CHECKS:
+        decision += check.evaluate.decide(tenant, policy)
+    return decision
+
+
 def run_checks(tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
-    """Every check over one tenant's snapshot, in CHECK_IDS order. Pure: no I/O, no clock."""
-    return [finding for check in ALL_CHECKS for finding in check.evaluate(tenant, policy)]
+    """The findings of `decide` alone (what a report shows)."""
+    return list(decide(tenant, policy).findings)

@@ -1,18 +1,30 @@
-"""What every check shares: its metadata, the Finding it builds, and a view of what an identity holds."""
+"""What every check shares: its metadata, the evidence it may read, and the Decision it returns.
+
+Evidence or error: a check reads the snapshot only through `Evidence`, which (1) refuses an input
+the check did not declare in `META.needs` (a programming error, caught by any test of the check)
+and (2) raises `Undecided` when a declared input could not be read. The runner turns `Undecided`
+into an *undecided* (check_id, principal) key: no finding is raised for it and the store resolves
+none. So a check written naively ("read what you need, raise what you see") cannot conclude from
+missing data; a check that wants to decide despite an unknown reads the known evidence first.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 from pal_audit.model import (
     Finding,
     IdentitySnapshot,
+    Input,
+    Link,
     PartnerPolicy,
     RoleAssignment,
     Severity,
     TenantSnapshot,
 )
-from pal_audit.roles import RoleVerdict, classify
+from pal_audit.roles import PEC_TABLE, CustomRolePolicy, RoleVerdict, classify_by_id
 
 TENANT_LEVEL = "-"  # principal_id and identity of tenant-level findings (design.md §6)
 
@@ -24,6 +36,148 @@ class CheckMeta:
     severity: Severity
     description: str    # when the check raises, in one or two sentences (user docs)
     remediation: str    # the fix in general terms; findings carry the concrete command
+    needs: frozenset[Input]  # every input the check reads; no default, so a new check must say
+
+
+class Undecided(Exception):
+    """The evidence a check needs for this identity (or tenant) could not be read."""
+
+    def __init__(self, input_name: Input, detail: str = "") -> None:
+        super().__init__(f"{input_name} unknown{': ' + detail if detail else ''}")
+        self.input = input_name
+
+
+class UndeclaredInput(AssertionError):
+    """A check read an input missing from its META.needs: fix the check, not the data."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What one check (or all of them) concluded about one tenant."""
+
+    findings: tuple[Finding, ...] = ()
+    undecided: frozenset[tuple[str, str]] = frozenset()   # (check_id, principal_id)
+
+    def __add__(self, other: Decision) -> Decision:
+        return Decision(self.findings + other.findings, self.undecided | other.undecided)
+
+
+class Evidence:
+    """One audited identity as a check may see it: declared inputs only, unknown ones raise."""
+
+    def __init__(self, snapshot: IdentitySnapshot, needs: frozenset[Input]) -> None:
+        if snapshot.error is not None:
+            raise ValueError("a failed unit is no evidence; audit_error reports it")
+        self.snapshot = snapshot
+        self._needs = needs
+        self.tenant_id = snapshot.tenant_id
+        self.identity = snapshot.identity
+        self.principal_id = snapshot.principal_id
+
+    def read(self, input_name: Input) -> None:
+        """Assert the check declared `input_name`; raise Undecided when it is unknown as a whole."""
+        if input_name not in self._needs:
+            raise UndeclaredInput(f"the check reads {input_name!r} but does not declare it in META.needs")
+        if input_name == "pim" and self.snapshot.eligible is None:
+            raise Undecided("pim", "PIM eligibility could not be read")
+
+    @property
+    def link(self) -> Link | None:
+        self.read("link")
+        return self.snapshot.link
+
+    @property
+    def subscriptions(self) -> tuple[str, ...]:
+        self.read("subscriptions")
+        return self.snapshot.subscriptions
+
+    @property
+    def active(self) -> tuple[RoleAssignment, ...]:
+        self.read("active")
+        return self.snapshot.active
+
+    @property
+    def eligible(self) -> tuple[RoleAssignment, ...]:
+        self.read("pim")
+        return self.snapshot.eligible or ()
+
+    def verdict(self, role_id: str, custom_roles: CustomRolePolicy) -> RoleVerdict:
+        """The classification of an assigned role; Undecided when its definition is unknown."""
+        self.read("role_definitions")
+        verdict = classify_by_id(role_id, self.snapshot.roles.get(role_id.lower()), custom_roles)
+        if verdict is None:
+            raise Undecided("role_definitions", f"role definition {role_id} could not be read")
+        return verdict
+
+    def role_name(self, role_id: str) -> str:
+        role = self.snapshot.roles.get(role_id.lower())
+        if role is not None:
+            return role.name
+        entry = PEC_TABLE.get(role_id.lower())
+        return entry.name if entry else f"role {role_id}"
+
+
+class TenantEvidence:
+    """A tenant as a tenant-level check may see it."""
+
+    def __init__(self, snapshot: TenantSnapshot, needs: frozenset[Input]) -> None:
+        self.snapshot = snapshot
+        self.tenant_id = snapshot.tenant_id
+        self.expect_link = snapshot.expect_link
+        self.has_customer_approval = snapshot.has_customer_approval
+        self._needs = needs
+
+    def audited(self) -> list[Evidence]:
+        """The identities whose snapshot is evidence (failed ones are left to audit_error)."""
+        return [Evidence(i, self._needs) for i in self.snapshot.identities if i.ok]
+
+    def require_every_identity(self) -> None:
+        """For a claim about the whole tenant: Undecided unless every identity was audited."""
+        if not self.snapshot.fully_audited:
+            failed = [i.identity for i in self.snapshot.identities if not i.ok]
+            raise Undecided("link", f"not audited: {', '.join(failed) or 'the tenant'}")
+
+
+IdentityJudge = Callable[[Evidence, TenantSnapshot, PartnerPolicy], list[Finding]]
+TenantJudge = Callable[[TenantEvidence, PartnerPolicy], list[Finding]]
+
+
+class IdentityCheck:
+    """A check judged once per audited identity; `Undecided` makes that identity undecided."""
+
+    def __init__(self, meta: CheckMeta, judge: IdentityJudge) -> None:
+        self.meta, self._judge = meta, judge
+
+    def decide(self, tenant: TenantSnapshot, policy: PartnerPolicy) -> Decision:
+        findings: list[Finding] = []
+        undecided: set[tuple[str, str]] = set()
+        for snap in tenant.identities:
+            if not snap.ok:
+                continue
+            try:
+                findings += self._judge(Evidence(snap, self.meta.needs), tenant, policy)
+            except Undecided:
+                undecided.add((self.meta.check_id, principal_of(snap)))
+        return Decision(tuple(findings), frozenset(undecided))
+
+    def __call__(self, tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
+        return list(self.decide(tenant, policy).findings)
+
+
+class TenantCheck:
+    """A check judged once per tenant; `Undecided` makes its tenant-level finding undecided."""
+
+    def __init__(self, meta: CheckMeta, judge: TenantJudge) -> None:
+        self.meta, self._judge = meta, judge
+
+    def decide(self, tenant: TenantSnapshot, policy: PartnerPolicy) -> Decision:
+        try:
+            return Decision(tuple(self._judge(TenantEvidence(tenant, self.meta.needs), policy)))
+        except Undecided:
+            return Decision(undecided=frozenset({(self.meta.check_id, TENANT_LEVEL)}))
+
+    def __call__(self, tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
+        return list(self.decide(tenant, policy).findings)
 
 
 def make_finding(meta: CheckMeta, tenant_id: str, principal_id: str, identity: str, *,
@@ -33,14 +187,15 @@ def make_finding(meta: CheckMeta, tenant_id: str, principal_id: str, identity: s
                    remediation=remediation, qualifier=qualifier)
 
 
-def identity_finding(meta: CheckMeta, who: IdentitySnapshot, *, detail: str, remediation: str,
+def identity_finding(meta: CheckMeta, who: Evidence | IdentitySnapshot, *, detail: str, remediation: str,
                      qualifier: str = "") -> Finding:
-    """A finding about one audited identity (principal = its object id)."""
-    return make_finding(meta, who.tenant_id, principal_of(who), who.identity,
+    """A finding about one identity (principal = its object id, or its name if sign-in failed)."""
+    return make_finding(meta, who.tenant_id, who.principal_id or who.identity, who.identity,
                         detail=detail, remediation=remediation, qualifier=qualifier)
 
 
-def tenant_finding(meta: CheckMeta, tenant: TenantSnapshot, *, detail: str, remediation: str) -> Finding:
+def tenant_finding(meta: CheckMeta, tenant: TenantEvidence | TenantSnapshot, *, detail: str,
+                   remediation: str) -> Finding:
     return make_finding(meta, tenant.tenant_id, TENANT_LEVEL, TENANT_LEVEL,
                         detail=detail, remediation=remediation)
 
@@ -50,62 +205,82 @@ def principal_of(who: IdentitySnapshot) -> str:
     return who.principal_id or who.identity
 
 
-def audited(tenant: TenantSnapshot) -> list[IdentitySnapshot]:
-    """Identities whose snapshot is evidence; failed ones are left to `audit_error`."""
-    return [i for i in tenant.identities if i.ok]
-
-
-def linked_to_us(tenant: TenantSnapshot, policy: PartnerPolicy) -> list[IdentitySnapshot]:
-    """Audited identities linked to the partner's current or a previous ID."""
-    return [i for i in audited(tenant) if i.link is not None and policy.is_ours(i.link.partner_id)]
+def is_ours(who: Evidence, policy: PartnerPolicy) -> bool:
+    """Linked to the partner's current or a previous ID."""
+    return who.link is not None and policy.is_ours(who.link.partner_id)
 
 
 @dataclass(frozen=True)
 class Held:
-    """One assignment the identity holds, with the verdict on its role."""
+    """One assignment the identity holds; its verdict is read on demand (it may be unknown)."""
 
     assignment: RoleAssignment
     role_name: str
-    verdict: RoleVerdict
     via_group: bool
+    who: Evidence
+    custom_roles: CustomRolePolicy
+
+    @property
+    def verdict(self) -> RoleVerdict:
+        return self.who.verdict(self.assignment.role_id, self.custom_roles)
+
+    @property
+    def known(self) -> bool:
+        try:
+            return self.verdict is not None
+        except Undecided:
+            return False
 
     def describe(self) -> str:
         via = f" via group {self.assignment.principal_id}" if self.via_group else ""
         return f"{self.role_name} at {self.assignment.scope or '/'}{via}"
 
 
-@dataclass(frozen=True)
 class Access:
-    """What an identity holds: active assignments, and PIM-eligible ones (None = could not be read)."""
+    """What an identity holds: active assignments and PIM-eligible ones, each read on first use."""
 
-    active: tuple[Held, ...]
-    pim: tuple[Held, ...] | None
+    def __init__(self, who: Evidence, policy: PartnerPolicy) -> None:
+        self._who, self._policy = who, policy
+
+    def _held(self, assignments: tuple[RoleAssignment, ...]) -> tuple[Held, ...]:
+        who = self._who
+        seen: dict[str, Held] = {}
+        for a in assignments:  # an MG assignment is listed once per subscription below it
+            via_group = who.principal_id is not None and a.principal_id.lower() != who.principal_id.lower()
+            seen.setdefault(a.assignment_id.lower(),
+                            Held(a, who.role_name(a.role_id), via_group, who, self._policy.custom_roles))
+        return tuple(seen.values())
+
+    @cached_property
+    def active(self) -> tuple[Held, ...]:
+        return self._held(self._who.active)
+
+    @cached_property
+    def pim(self) -> tuple[Held, ...]:
+        return self._held(self._who.eligible)
 
     @property
     def active_eligible(self) -> tuple[Held, ...]:
-        return tuple(h for h in self.active if h.verdict.eligible)
+        return _eligible(self.active)
 
     @property
     def pim_eligible(self) -> tuple[Held, ...]:
-        return tuple(h for h in self.pim or () if h.verdict.eligible)
-
-    @property
-    def pim_unknown(self) -> bool:
-        return self.pim is None
+        return _eligible(self.pim)
 
 
-def access_of(who: IdentitySnapshot, policy: PartnerPolicy) -> Access:
-    def held(assignments: tuple[RoleAssignment, ...]) -> tuple[Held, ...]:
-        seen: dict[str, Held] = {}
-        for a in assignments:  # an MG assignment is listed once per subscription below it
-            role = who.roles.get(a.role_id.lower())
-            name = role.name if role else f"role {a.role_id}"
-            via_group = who.principal_id is not None and a.principal_id.lower() != who.principal_id.lower()
-            seen.setdefault(a.assignment_id.lower(),
-                            Held(a, name, classify(role, policy.custom_roles), via_group))
-        return tuple(seen.values())
+def _eligible(held: tuple[Held, ...]) -> tuple[Held, ...]:
+    """The eligible ones. One known eligible role settles "has an eligible role" even if another
+    role is unknown; "has none" needs every role known (else Undecided)."""
+    known = [h for h in held if h.known]
+    found = tuple(h for h in known if h.verdict.eligible)
+    if found or len(known) == len(held):
+        return found
+    unknown = next(h for h in held if not h.known)
+    raise Undecided("role_definitions", f"role definition {unknown.assignment.role_id} could not be read")
 
-    return Access(held(who.active), None if who.eligible is None else held(who.eligible))
+
+def access_of(who: Evidence, policy: PartnerPolicy) -> Access:
+    return Access(who, policy)
 
 
 def describe(held: tuple[Held, ...], limit: int = 5) -> str:
@@ -116,7 +291,7 @@ def describe(held: tuple[Held, ...], limit: int = 5) -> str:
     return "; ".join(parts) if parts else "none"
 
 
-def link_text(who: IdentitySnapshot) -> str:
+def link_text(who: Evidence) -> str:
     link = who.link
     if link is None:
         return "no link"
@@ -124,11 +299,7 @@ def link_text(who: IdentitySnapshot) -> str:
     return f"partner ID {link.partner_id}{name}"
 
 
-PIM_UNKNOWN_NOTE = ("PIM eligibility could not be read (403 on roleEligibilityScheduleInstances), "
-                    "so PIM-eligible roles are unknown")
-
-
-def run_as(who: IdentitySnapshot, command: str) -> str:
+def run_as(who: Evidence, command: str) -> str:
     """A CLI command to run signed in as the identity itself (links are per principal, per tenant)."""
     return (f"Signed in as {who.identity} in tenant {who.tenant_id} "
             f"(az login --tenant {who.tenant_id}, with --service-principal for an app), run "

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pal_audit.checks.base import CheckMeta, linked_to_us, tenant_finding
-from pal_audit.model import Finding, PartnerPolicy, Severity, TenantSnapshot
+from pal_audit.checks.base import CheckMeta, TenantCheck, TenantEvidence, is_ours, tenant_finding
+from pal_audit.model import Finding, PartnerPolicy, Severity
 
 META = CheckMeta(
     check_id="customer_approval_missing",
@@ -12,16 +12,19 @@ META = CheckMeta(
     description="At least one identity is linked to one of the partner's IDs in the tenant and the "
                 "registry records no customer_approval for it (one finding per tenant).",
     remediation="Record who approved the attribution, when, and the change reference in the registry.",
+    needs=frozenset({"link"}),
 )
 
 
-def evaluate(tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
+def _judge(tenant: TenantEvidence, policy: PartnerPolicy) -> list[Finding]:
     # On an excluded tenant the link itself is the finding (link_on_excluded_tenant): it must be
     # deleted, not approved.
     if tenant.has_customer_approval or not tenant.expect_link:
         return []
-    linked = [f"{w.identity} ({w.link.partner_id})" for w in linked_to_us(tenant, policy)]
+    linked = [f"{w.identity} ({w.link.partner_id})" for w in tenant.audited()
+              if w.link is not None and is_ours(w, policy)]
     if not linked:
+        tenant.require_every_identity()  # "nobody is linked" needs every identity's link
         return []
     return [tenant_finding(
         META, tenant,
@@ -32,3 +35,6 @@ def evaluate(tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
                     "the registry: `customer_approval: {by: <approver email>, on: <YYYY-MM-DD>, "
                     "ref: <change reference>}`.",
     )]
+
+
+evaluate = TenantCheck(META, _judge)

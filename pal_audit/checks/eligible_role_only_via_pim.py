@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from pal_audit.checks.base import CheckMeta, access_of, describe, identity_finding, link_text, linked_to_us
+from pal_audit.checks.base import (
+    CheckMeta,
+    Evidence,
+    IdentityCheck,
+    access_of,
+    describe,
+    identity_finding,
+    is_ours,
+    link_text,
+)
 from pal_audit.model import Finding, PartnerPolicy, Severity, TenantSnapshot
 
 META = CheckMeta(
@@ -12,26 +21,27 @@ META = CheckMeta(
     description="The identity is linked to one of the partner's IDs, holds no active PAL-eligible role, "
                 "but a PAL-eligible role is PIM-eligible: credit accrues only while it is activated.",
     remediation="Grant a permanent (active) Support Request Contributor assignment alongside the PIM role.",
+    needs=frozenset({"link", "active", "pim", "role_definitions"}),
 )
 
 
-def evaluate(tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
-    if not tenant.expect_link:
+def _judge(who: Evidence, tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
+    if not tenant.expect_link or not is_ours(who, policy):
         return []
-    findings = []
-    for who in linked_to_us(tenant, policy):
-        access = access_of(who, policy)
-        if access.active_eligible or not access.pim_eligible:
-            continue
-        scope = access.pim_eligible[0].assignment.scope
-        findings.append(identity_finding(
-            META, who,
-            detail=f"Linked to {link_text(who)}. PIM-eligible (inactive) PAL-eligible roles: "
-                   f"{describe(access.pim_eligible)}. Active roles: {describe(access.active)}. "
-                   "PAL credit follows active assignments only.",
-            remediation="Ask the customer for a permanent low-privilege eligible role, e.g. "
-                        f"`az role assignment create --assignee {who.principal_id} --role "
-                        f'"Support Request Contributor" --scope {scope}`, and keep the PIM role for '
-                        "elevated work.",
-        ))
-    return findings
+    access = access_of(who, policy)
+    if access.active_eligible or not access.pim_eligible:
+        return []
+    scope = access.pim_eligible[0].assignment.scope
+    return [identity_finding(
+        META, who,
+        detail=f"Linked to {link_text(who)}. PIM-eligible (inactive) PAL-eligible roles: "
+               f"{describe(access.pim_eligible)}. Active roles: {describe(access.active)}. "
+               "PAL credit follows active assignments only.",
+        remediation="Ask the customer for a permanent low-privilege eligible role, e.g. "
+                    f"`az role assignment create --assignee {who.principal_id} --role "
+                    f'"Support Request Contributor" --scope {scope}`, and keep the PIM role for '
+                    "elevated work.",
+    )]
+
+
+evaluate = IdentityCheck(META, _judge)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pal_audit.checks.base import CheckMeta, audited, identity_finding, link_text, run_as
+from pal_audit.checks.base import CheckMeta, Evidence, IdentityCheck, identity_finding, link_text, run_as
 from pal_audit.model import Finding, PartnerPolicy, Severity, TenantSnapshot
 
 META = CheckMeta(
@@ -12,25 +12,26 @@ META = CheckMeta(
     description="The identity is linked to a partner ID that is neither the partner's current nor a "
                 "previous ID, e.g. a contractor linked to their own firm: the credit goes elsewhere.",
     remediation="Update the link to the partner ID (or delete it where no link is expected).",
+    needs=frozenset({"link"}),
 )
 
 
-def evaluate(tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
-    findings = []
-    for who in audited(tenant):
-        if who.link is None or policy.is_ours(who.link.partner_id):
-            continue
-        foreign = who.link.partner_id
-        if tenant.expect_link:
-            fix = run_as(who, f"az managementpartner update --partner-id {policy.partner_id}")
-        else:  # short project: no link at all is wanted here
-            fix = run_as(who, f"az managementpartner delete --partner-id {foreign}") + \
-                  " (the tenant has expect_link: false, so no link is wanted)"
-        findings.append(identity_finding(
-            META, who,
-            detail=f"Linked to {link_text(who)}; expected {policy.partner_id}. This ID is neither our "
-                   "current nor a previous partner ID, so the usage this identity manages is credited "
-                   "to another partner.",
-            remediation=fix + ".",
-        ))
-    return findings
+def _judge(who: Evidence, tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
+    if who.link is None or policy.is_ours(who.link.partner_id):
+        return []
+    foreign = who.link.partner_id
+    if tenant.expect_link:
+        fix = run_as(who, f"az managementpartner update --partner-id {policy.partner_id}")
+    else:  # short project: no link at all is wanted here
+        fix = run_as(who, f"az managementpartner delete --partner-id {foreign}") + \
+              " (the tenant has expect_link: false, so no link is wanted)"
+    return [identity_finding(
+        META, who,
+        detail=f"Linked to {link_text(who)}; expected {policy.partner_id}. This ID is neither our "
+               "current nor a previous partner ID, so the usage this identity manages is credited "
+               "to another partner.",
+        remediation=fix + ".",
+    )]
+
+
+evaluate = IdentityCheck(META, _judge)

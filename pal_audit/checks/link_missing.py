@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from pal_audit.checks.base import CheckMeta, access_of, audited, describe, identity_finding, run_as
+from pal_audit.checks.base import (
+    CheckMeta,
+    Evidence,
+    IdentityCheck,
+    access_of,
+    describe,
+    identity_finding,
+    run_as,
+)
 from pal_audit.model import Finding, PartnerPolicy, Severity, TenantSnapshot
 
 META = CheckMeta(
@@ -12,27 +20,29 @@ META = CheckMeta(
     description="The tenant expects a link, the identity holds a PAL-eligible role (active or "
                 "PIM-eligible), and it has no Partner Admin Link: its work earns the partner no credit.",
     remediation="Link the identity to the partner ID, signed in as that identity in that tenant.",
+    needs=frozenset({"link", "active", "pim", "role_definitions"}),
 )
 
 
-def evaluate(tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
-    if not tenant.expect_link:
+def _judge(who: Evidence, tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
+    if not tenant.expect_link or who.link is not None:
         return []
-    findings = []
-    for who in audited(tenant):
-        if who.link is not None:
-            continue
-        access = access_of(who, policy)
-        eligible = access.active_eligible + access.pim_eligible
-        if not eligible:  # no evidence of an eligible role (PIM unknown is not evidence)
-            continue
-        kind = "active" if access.active_eligible else "PIM-eligible only"
-        findings.append(identity_finding(
-            META, who,
-            detail=f"No Partner Admin Link. PAL-eligible roles ({kind}): {describe(eligible)}.",
-            remediation=run_as(who, f"az managementpartner create --partner-id {policy.partner_id}")
-            + ". A user can instead use Azure portal > Cost Management + Billing > Partner Admin Link "
-              "('Link to a partner ID', https://portal.azure.com/#blade/Microsoft_Azure_Billing/"
-              "managementpartnerblade); service principals cannot link in the portal.",
-        ))
-    return findings
+    access = access_of(who, policy)
+    # An active eligible role settles it without PIM; only then is PIM eligibility read (and an
+    # unreadable PIM leaves the identity undecided rather than "no eligible role").
+    eligible, kind = access.active_eligible, "active"
+    if not eligible:
+        eligible, kind = access.pim_eligible, "PIM-eligible only"
+    if not eligible:
+        return []
+    return [identity_finding(
+        META, who,
+        detail=f"No Partner Admin Link. PAL-eligible roles ({kind}): {describe(eligible)}.",
+        remediation=run_as(who, f"az managementpartner create --partner-id {policy.partner_id}")
+        + ". A user can instead use Azure portal > Cost Management + Billing > Partner Admin Link "
+          "('Link to a partner ID', https://portal.azure.com/#blade/Microsoft_Azure_Billing/"
+          "managementpartnerblade); service principals cannot link in the portal.",
+    )]
+
+
+evaluate = IdentityCheck(META, _judge)

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from pal_audit.checks.base import CheckMeta, identity_finding, link_text, linked_to_us, run_as
+from pal_audit.checks.base import (
+    CheckMeta,
+    Evidence,
+    IdentityCheck,
+    identity_finding,
+    is_ours,
+    link_text,
+    run_as,
+)
 from pal_audit.model import Finding, PartnerPolicy, Severity, TenantSnapshot
 
 META = CheckMeta(
@@ -12,19 +20,20 @@ META = CheckMeta(
     description="The tenant has expect_link: false (e.g. a short project that would spoil year-on-year "
                 "growth) and the identity is linked to one of the partner's IDs.",
     remediation="Delete the link, signed in as that identity in that tenant.",
+    needs=frozenset({"link"}),
 )
 
 
-def evaluate(tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
-    if tenant.expect_link:
+def _judge(who: Evidence, tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
+    if tenant.expect_link or who.link is None or not is_ours(who, policy):
         return []
-    return [
-        identity_finding(
-            META, who,
-            detail=f"Linked to {link_text(who)}, but the registry marks this tenant with "
-                   "expect_link: false.",
-            remediation=run_as(who, f"az managementpartner delete --partner-id {who.link.partner_id}")
-            + " (or set expect_link: true in the registry if the tenant should now be credited).",
-        )
-        for who in linked_to_us(tenant, policy)
-    ]
+    return [identity_finding(
+        META, who,
+        detail=f"Linked to {link_text(who)}, but the registry marks this tenant with "
+               "expect_link: false.",
+        remediation=run_as(who, f"az managementpartner delete --partner-id {who.link.partner_id}")
+        + " (or set expect_link: true in the registry if the tenant should now be credited).",
+    )]
+
+
+evaluate = IdentityCheck(META, _judge)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pal_audit.checks.base import CheckMeta, audited, identity_finding, link_text, run_as
+from pal_audit.checks.base import CheckMeta, Evidence, IdentityCheck, identity_finding, link_text, run_as
 from pal_audit.model import Finding, PartnerPolicy, Severity, TenantSnapshot
 
 META = CheckMeta(
@@ -12,20 +12,22 @@ META = CheckMeta(
     description="The identity is linked to one of the partner's previous_partner_ids (e.g. an old "
                 "location ID) instead of the current Associated Partner ID.",
     remediation="Update the link to the current partner ID.",
+    needs=frozenset({"link"}),
 )
 
 
-def evaluate(tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
+def _judge(who: Evidence, tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
     if not tenant.expect_link:  # any link of ours there is link_on_excluded_tenant: delete, not update
         return []
-    return [
-        identity_finding(
-            META, who,
-            detail=f"Linked to {link_text(who)}, a previous partner ID; the current one is "
-                   f"{policy.partner_id}.",
-            remediation=run_as(who, f"az managementpartner update --partner-id {policy.partner_id}") + ".",
-        )
-        for who in audited(tenant)
-        if who.link is not None and who.link.partner_id != policy.partner_id
-        and who.link.partner_id in policy.previous_partner_ids
-    ]
+    if who.link is None or who.link.partner_id == policy.partner_id \
+            or who.link.partner_id not in policy.previous_partner_ids:
+        return []
+    return [identity_finding(
+        META, who,
+        detail=f"Linked to {link_text(who)}, a previous partner ID; the current one is "
+               f"{policy.partner_id}.",
+        remediation=run_as(who, f"az managementpartner update --partner-id {policy.partner_id}") + ".",
+    )]
+
+
+evaluate = IdentityCheck(META, _judge)

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from pal_audit.checks.base import CheckMeta, access_of, identity_finding, link_text, linked_to_us, run_as
+from pal_audit.checks.base import (
+    CheckMeta,
+    Evidence,
+    IdentityCheck,
+    access_of,
+    identity_finding,
+    is_ours,
+    link_text,
+    run_as,
+)
 from pal_audit.model import Finding, PartnerPolicy, Severity, TenantSnapshot
 
 META = CheckMeta(
@@ -12,27 +21,28 @@ META = CheckMeta(
     description="The identity is linked to one of the partner's IDs but holds no active and no "
                 "PIM-eligible role assignment: the customer relationship has likely ended.",
     remediation="Remove the link (or restore the access if the relationship continues).",
+    needs=frozenset({"link", "subscriptions", "active", "pim"}),
 )
 
 
-def evaluate(tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
-    if not tenant.expect_link:  # there, every link of ours is link_on_excluded_tenant
+def _judge(who: Evidence, tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
+    if not tenant.expect_link or who.link is None or not is_ours(who, policy):
+        return []  # on an excluded tenant every link of ours is link_on_excluded_tenant
+    access = access_of(who, policy)
+    # Never "no access" on missing evidence: unreadable PIM eligibility leaves it undecided.
+    if access.active or access.pim:
         return []
-    findings = []
-    for who in linked_to_us(tenant, policy):
-        access = access_of(who, policy)
-        # Never claim "no access" on missing evidence: unreadable PIM eligibility is not "none".
-        if access.active or access.pim is None or access.pim:
-            continue
-        subs = f"{len(who.subscriptions)} subscription(s) visible" if who.subscriptions else \
-            "no subscription visible"
-        findings.append(identity_finding(
-            META, who,
-            detail=f"Linked to {link_text(who)}, but holds no active and no PIM-eligible role assignment "
-                   f"({subs}). The link earns nothing.",
-            remediation=run_as(who, f"az managementpartner delete --partner-id {who.link.partner_id}")
-            + " if the customer relationship has ended; otherwise ask the customer to restore an eligible "
-              f"role, e.g. `az role assignment create --assignee {who.principal_id} --role "
-              '"Support Request Contributor" --scope /subscriptions/<subscription id>`.',
-        ))
-    return findings
+    subs = f"{len(who.subscriptions)} subscription(s) visible" if who.subscriptions else \
+        "no subscription visible"
+    return [identity_finding(
+        META, who,
+        detail=f"Linked to {link_text(who)}, but holds no active and no PIM-eligible role assignment "
+               f"({subs}). The link earns nothing.",
+        remediation=run_as(who, f"az managementpartner delete --partner-id {who.link.partner_id}")
+        + " if the customer relationship has ended; otherwise ask the customer to restore an eligible "
+          f"role, e.g. `az role assignment create --assignee {who.principal_id} --role "
+          '"Support Request Contributor" --scope /subscriptions/<subscription id>`.',
+    )]
+
+
+evaluate = IdentityCheck(META, _judge)

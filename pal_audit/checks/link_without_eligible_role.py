@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pal_audit.checks.base import (
-    PIM_UNKNOWN_NOTE,
     CheckMeta,
+    Evidence,
+    IdentityCheck,
     access_of,
     describe,
     identity_finding,
+    is_ours,
     link_text,
-    linked_to_us,
 )
 from pal_audit.model import Finding, PartnerPolicy, Severity, TenantSnapshot
 
@@ -21,30 +22,30 @@ META = CheckMeta(
                 "but none is PAL-eligible (e.g. Reader only, or a custom role) and no eligible role is "
                 "PIM-eligible either: the link earns no credit.",
     remediation="Grant a PAL-eligible role; Support Request Contributor is the least-privileged one.",
+    needs=frozenset({"link", "active", "pim", "role_definitions"}),
 )
 
 
-def evaluate(tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
-    if not tenant.expect_link:
+def _judge(who: Evidence, tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
+    if not tenant.expect_link or not is_ours(who, policy):
         return []
-    findings = []
-    for who in linked_to_us(tenant, policy):
-        access = access_of(who, policy)
-        if not access.active or access.active_eligible or access.pim_eligible:
-            continue
-        # With PIM unreadable we still raise: no active eligible role means no credit today either way.
-        pim = f" {PIM_UNKNOWN_NOTE}; even a PIM-eligible role would earn credit only while activated." \
-            if access.pim_unknown else ""
-        scope = access.active[0].assignment.scope
-        if access.active[0].assignment.scope_kind in ("root", "resource"):
-            scope = "/subscriptions/<subscription id>"
-        findings.append(identity_finding(
-            META, who,
-            detail=f"Linked to {link_text(who)}, but no active role is PAL-eligible: "
-                   f"{describe(access.active)}.{pim}",
-            remediation="Ask the customer to grant a PAL-eligible role where this identity works, "
-                        f"e.g. `az role assignment create --assignee {who.principal_id} --role "
-                        f'"Support Request Contributor" --scope {scope}` (or Azure portal > '
-                        "Access control (IAM) > Add role assignment).",
-        ))
-    return findings
+    access = access_of(who, policy)
+    # With PIM unreadable this is undecided: a PIM-eligible role would make it
+    # eligible_role_only_via_pim instead, so neither may be raised or resolved.
+    if not access.active or access.active_eligible or access.pim_eligible:
+        return []
+    scope = access.active[0].assignment.scope
+    if access.active[0].assignment.scope_kind in ("root", "resource"):
+        scope = "/subscriptions/<subscription id>"
+    return [identity_finding(
+        META, who,
+        detail=f"Linked to {link_text(who)}, but no active role is PAL-eligible: "
+               f"{describe(access.active)}.",
+        remediation="Ask the customer to grant a PAL-eligible role where this identity works, "
+                    f"e.g. `az role assignment create --assignee {who.principal_id} --role "
+                    f'"Support Request Contributor" --scope {scope}` (or Azure portal > '
+                    "Access control (IAM) > Add role assignment).",
+    )]
+
+
+evaluate = IdentityCheck(META, _judge)

@@ -7,7 +7,8 @@ Rules (design.md §7):
 - detected, stored open/suppressed -> last_seen moves, text refreshed
 - not detected, stored open     -> resolved (RESOLVED) only if its unit was audited in this run;
   stored suppressed -> resolved silently. A failed unit never resolves anything; tenant-level
-  findings (identity "-") resolve only when every identity succeeded.
+  findings (identity "-") resolve only when every identity succeeded; a finding whose
+  (check_id, principal_id) is in `snapshot.undecided` is never resolved.
 Because the plan depends only on the stored state, replaying it is a no-op: no second transition.
 """
 
@@ -50,6 +51,8 @@ def unit_ok(finding: Finding, snapshot: TenantSnapshot) -> bool:
     """Was the unit this finding belongs to audited successfully in this run?"""
     if snapshot.error is not None:
         return False
+    if not snapshot.may_resolve(finding.check_id, finding.principal_id):
+        return False  # the checks could not decide it from this run's evidence (an input was unknown)
     if finding.identity == TENANT_LEVEL:
         return snapshot.fully_audited
     for ident in snapshot.identities:

@@ -1,6 +1,8 @@
 from snapshots import (
     CONTRIBUTOR,
     FOREIGN,
+    OID,
+    OPERATOR,
     POLICY,
     READER,
     RG,
@@ -40,13 +42,28 @@ def test_not_raised_when_linked_not_eligible_or_not_expected():
     assert link_missing.evaluate(tenant(ident(active=[assign(SRC)]), expect_link=False), POLICY) == []
 
 
-def test_unknown_pim_is_not_evidence_of_an_eligible_role():
-    assert link_missing.evaluate(tenant(ident(active=[assign(READER)], eligible=None)), POLICY) == []
+def test_unknown_pim_is_not_evidence_either_way():
+    t = tenant(ident(active=[assign(READER)], eligible=None))
+    decision = link_missing.evaluate.decide(t, POLICY)
+    assert decision.findings == () and decision.undecided == {("link_missing", OID)}
+
+
+def test_active_eligible_role_decides_even_with_unknown_pim():
+    [finding] = link_missing.evaluate(tenant(ident(active=[assign(SRC)], eligible=None)), POLICY)
+    assert "(active)" in finding.detail
 
 
 def test_failed_identity_is_left_to_audit_error():
     assert link_missing.evaluate(tenant(failed()), POLICY) == []
 
 
-def test_unreadable_role_definition_does_not_count():
-    assert link_missing.evaluate(tenant(ident(active=[assign(CONTRIBUTOR)], roles={})), POLICY) == []
+def test_unreadable_table_role_is_classified_from_the_table():
+    # Was "does not count" (no finding): a transient failure reading Contributor then dropped it.
+    [finding] = link_missing.evaluate(tenant(ident(active=[assign(CONTRIBUTOR)], roles={})), POLICY)
+    assert "Contributor is PAL-eligible per the PEC role table" in finding.detail
+
+
+def test_unreadable_custom_role_leaves_the_identity_undecided():
+    t = tenant(ident(active=[assign(OPERATOR)], roles={}))
+    decision = link_missing.evaluate.decide(t, POLICY)
+    assert decision.findings == () and decision.undecided == {("link_missing", OID)}

@@ -1,6 +1,7 @@
 from snapshots import (
     CONTRIBUTOR,
     FOREIGN,
+    OID,
     OPERATOR,
     POLICY,
     READER,
@@ -35,10 +36,12 @@ def test_custom_role_by_permissions_policy_is_eligible():
     assert link_without_eligible_role.evaluate(tenant(who), policy) == []
 
 
-def test_raised_with_unknown_pim_and_says_so():
-    [finding] = link_without_eligible_role.evaluate(
+def test_undecided_with_unknown_pim():
+    # Was raised ("PIM could not be read"): a PIM-eligible role would make it eligible_role_only_via_pim
+    # instead, so with PIM unreadable the finding was created and resolved on missing evidence.
+    decision = link_without_eligible_role.evaluate.decide(
         tenant(ident(link=link(), active=[assign(READER)], eligible=None)), POLICY)
-    assert "could not be read" in finding.detail
+    assert decision.findings == () and decision.undecided == {("link_without_eligible_role", OID)}
 
 
 def test_not_raised_when_eligible_active_or_pim_or_no_access():
