@@ -18,7 +18,7 @@ from armsim.directory import (
     Scope,
     parse_role_definition_filter,
 )
-from armsim.roles import BUILTIN_ROLES
+from armsim.roles import ALL_BUILTIN_ROLES
 from armsim.wire import arm_error, json_response, page, query_lower
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def list_role_definitions(
     except FilterError as e:
         raise arm_error(400, "InvalidFilterInQueryString", str(e)) from None
     _definitions_scope_ok(caller, scope)
-    roles = [*BUILTIN_ROLES, *caller.tenant.custom_roles.values()]
+    roles = [*ALL_BUILTIN_ROLES, *caller.tenant.custom_roles.values()]
     items = [
         definition_json(r, scope.subscription_id)
         for r in roles
