@@ -7,6 +7,11 @@ Microsoft.ManagementPartner) answer `NoRegisteredProviderFound`, naming the type
 provider's registered versions oldest first, separated by ", ", followed by the supported
 locations (empty for these global types). Every list holds each version the SDKs, the Azure CLI
 and pal-audit send, plus the other published ones of the type.
+
+One SDK quirk matters here: azure-mgmt-authorization's multi-API client keeps one api-version in
+its configuration, set by the operation group used last, and sends it on every nextLink. A
+role-assignment listing that pages while a PIM call is under way therefore asks for its next page
+with 2020-10-01, a version Microsoft.Authorization publishes for role assignments too.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ _ROLE_ASSIGNMENTS = (
     "2015-06-01", "2015-07-01", "2016-07-01", "2017-05-01", "2017-09-01", "2017-10-01-preview",
     "2018-01-01-preview", "2018-07-01", "2018-09-01-preview", "2018-12-01-preview",
     "2019-04-01-preview", "2020-03-01-preview", "2020-04-01-preview", "2020-08-01-preview",
-    "2020-10-01-preview", "2021-04-01-preview", "2022-01-01-preview", "2022-04-01",
+    "2020-10-01-preview", "2020-10-01", "2021-04-01-preview", "2022-01-01-preview", "2022-04-01",
 )  # fmt: skip
 _ROLE_DEFINITIONS = (
     "2014-04-01-preview", "2014-07-01-preview", "2014-10-01-preview", "2015-05-01-preview",

@@ -150,6 +150,16 @@ def test_versions_the_azure_cli_sends_for_accounts_are_accepted(http, cloud: Clo
         assert http.get(f"{cloud.arm}{path}", params={"api-version": version}).status_code == 200
 
 
+def test_role_assignments_accept_the_pim_version_the_sdk_pages_with(http, cloud: Cloud) -> None:
+    # azure-mgmt-authorization's multi-API client sends the api-version of the operation group used
+    # last on every nextLink, so a role-assignment page can arrive with 2020-10-01; role assignments
+    # have that version (specs: {AUTHZ_SPECS}/stable/2020-10-01/examples/RoleAssignments_ListForScope.json).
+    url = f"{cloud.arm}{DEV_AUTHZ}/roleAssignments"
+    assert http.get(url, params={"api-version": "2020-10-01"}).status_code == 200
+    r = http.get(f"{cloud.arm}{DEV_AUTHZ}/roleDefinitions", params={"api-version": "2020-10-01"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "NoRegisteredProviderFound"
+
+
 # -- lists and nextLink --------------------------------------------------------------------------
 
 
