@@ -148,9 +148,7 @@ def _scope_display_name(tv: TenantView, scope: str) -> str:
     return scope.rsplit("/", 1)[-1]
 
 
-def _schedule_properties(
-    tv: TenantView, a: Assignment, member: str, listing: Scope, rd_id: str
-) -> dict[str, Any]:
+def _schedule_properties(tv: TenantView, a: Assignment, member: str, rd_id: str) -> dict[str, Any]:
     """The properties PIM's eligibility and assignment schedule instances share."""
     role = tv.role(a.role_id)
     principal = tv.principals[a.principal_id]
@@ -188,7 +186,7 @@ def eligibility_json(tv: TenantView, a: Assignment, member: str, listing: Scope)
     # Casing of the id segments and type as in the service's own example responses.
     rd_id = _role_definition_id(a.role_id, _own_subscription(a.scope) or listing.subscription_id)
     base = f"{_scope_path(a.scope)}/providers/Microsoft.Authorization"
-    props = _schedule_properties(tv, a, member, listing, rd_id)
+    props = _schedule_properties(tv, a, member, rd_id)
     props["roleEligibilityScheduleId"] = f"{base}/RoleEligibilitySchedules/{a.assignment_id}"
     return {
         "properties": props,
@@ -202,7 +200,7 @@ def assignment_instance_json(tv: TenantView, a: Assignment, member: str, listing
     """An active role assignment as a PIM assignment schedule instance (permanent or time-bound)."""
     rd_id = _role_definition_id(a.role_id, _own_subscription(a.scope) or listing.subscription_id)
     base = f"{_scope_path(a.scope)}/providers/Microsoft.Authorization"
-    props = _schedule_properties(tv, a, member, listing, rd_id)
+    props = _schedule_properties(tv, a, member, rd_id)
     props["roleAssignmentScheduleId"] = f"{base}/RoleAssignmentSchedules/{a.assignment_id}"
     props["originRoleAssignmentId"] = f"{base}/roleAssignments/{a.assignment_id}"
     props["assignmentType"] = "Assigned"
