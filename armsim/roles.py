@@ -1141,6 +1141,48 @@ MORE_BUILTIN_ROLES: tuple[Role, ...] = (
         _KV_READS,
         data_actions=("Microsoft.KeyVault/vaults/keys/*", "Microsoft.KeyVault/vaults/keyrotationpolicies/*"),
     ),
+    Role(
+        "a8889054-8d42-49c9-bc1c-52486c10e7cd",
+        "Reservations Administrator",
+        True,
+        (
+            "Microsoft.Capacity/*/read",
+            "Microsoft.Capacity/*/action",
+            "Microsoft.Capacity/*/write",
+            "Microsoft.Authorization/roleAssignments/read",
+            "Microsoft.Authorization/roleDefinitions/read",
+            "Microsoft.Authorization/roleAssignments/write",
+            "Microsoft.Authorization/roleAssignments/delete",
+        ),
+        description="Lets one read and manage all the reservations in a tenant",
+        assignable_scopes=("/providers/Microsoft.Capacity",),
+    ),
+    Role(
+        "582fc458-8989-419f-a480-75249bc5db7e",
+        "Reservations Reader",
+        True,
+        ("Microsoft.Capacity/*/read", "Microsoft.Authorization/roleAssignments/read"),
+        description="Lets one read all the reservations in a tenant",
+        assignable_scopes=("/providers/Microsoft.Capacity",),
+    ),
+    _role(
+        "f7b75c60-3036-4b75-91c3-6b41c27c1689",
+        "Reservation Purchaser",
+        "Lets you purchase reservations",
+        (
+            "Microsoft.Authorization/roleAssignments/read",
+            "Microsoft.Capacity/catalogs/read",
+            "Microsoft.Capacity/register/action",
+            "Microsoft.Compute/register/action",
+            "Microsoft.Consumption/register/action",
+            "Microsoft.Consumption/reservationRecommendationDetails/read",
+            "Microsoft.Consumption/reservationRecommendations/read",
+            "Microsoft.Resources/subscriptions/read",
+            _RG_READ,
+            "Microsoft.SQL/register/action",
+            "Microsoft.Support/supporttickets/write",
+        ),
+    ),
 )
 
 ALL_BUILTIN_ROLES: tuple[Role, ...] = (*BUILTIN_ROLES, *MORE_BUILTIN_ROLES)

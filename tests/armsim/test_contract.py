@@ -199,7 +199,12 @@ def test_privileged_roles_carry_their_real_permissions() -> None:
     # RBAC Administrator `roleAssignments/write`; Key Vault Contributor is not privileged.
     write = "Microsoft.Authorization/roleAssignments/write"
     privileged = {r.name for r in BUILTIN_BY_ID.values() if r.allows(write)}
-    assert {"Owner", "User Access Administrator", "Role Based Access Control Administrator"} <= privileged
+    assert {
+        "Owner",
+        "User Access Administrator",
+        "Role Based Access Control Administrator",
+        "Reservations Administrator",
+    } <= privileged
     assert "Contributor" not in privileged and "Key Vault Contributor" not in privileged
     assert BUILTIN_BY_ID[ACR_PULL].actions == ("Microsoft.ContainerRegistry/registries/pull/read",)
 
