@@ -8,6 +8,7 @@ The estate is tests/armsim/estate.yaml plus time-bound access relative to the se
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ import requests
 from armsim_support import (
     FABRIKAM,
     GROUP,
+    NOROLES_APP,
     OPS_APP,
     OPS_OID,
     READER_APP,
@@ -363,3 +365,33 @@ def test_partner_link_as_the_provider_examples_show_it(http, cloud: Cloud) -> No
     assert p["version"] == "1" and p["state"] == "Active" and p["partnerName"] == "Contoso Managed Services"
     assert (p["tenantId"], p["objectId"]) == (FABRIKAM, OPS_OID)
     assert ISO_Z.match(p["createdTime"]) and ISO_Z.match(p["updatedTime"])
+
+
+def test_access_ends_while_the_server_runs() -> None:
+    # A time-bound assignment that ends while armsim runs is gone from then on: the caller loses
+    # the subscription and the access it granted (no stale permission cache).
+    from datetime import UTC, datetime, timedelta
+
+    noroles_oid = "0b000000-0000-0000-0000-0000000000a8"
+    data = estate_data()
+    end = (datetime.now(UTC) + timedelta(seconds=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    data["tenants"][0]["role_assignments"].append(
+        {"principal": noroles_oid, "role": "Reader", "scope": f"/subscriptions/{SUB_DEV}", "end": end}
+    )
+    srv = ArmSimServer(parse_estate(data, source="ending-estate"))
+    srv.start()
+    try:
+        assert srv.cloud is not None
+        with requests.Session() as s:
+            s.trust_env, s.verify = False, srv.cloud.ca_bundle
+            s.headers["Authorization"] = f"Bearer {token_for(s, srv.cloud, NOROLES_APP)}"
+            url = f"{srv.cloud.arm}{DEV_AUTHZ}/roleAssignments"
+            subs = f"{srv.cloud.arm}/subscriptions"
+            assert s.get(url, params={"api-version": "2022-04-01"}).status_code == 200
+            assert len(s.get(subs, params={"api-version": "2022-12-01"}).json()["value"]) == 1
+            time.sleep((datetime.fromisoformat(end) - datetime.now(UTC)).total_seconds() + 0.2)
+            r = s.get(url, params={"api-version": "2022-04-01"})
+            assert r.status_code == 403 and r.json()["error"]["code"] == "AuthorizationFailed"
+            assert s.get(subs, params={"api-version": "2022-12-01"}).json()["value"] == []
+    finally:
+        srv.stop()
