@@ -18,6 +18,7 @@ ROOT = "/"
 MG_PREFIX = "/providers/microsoft.management/managementgroups/"
 READ_ASSIGNMENTS = "Microsoft.Authorization/roleAssignments/read"
 READ_ELIGIBILITY = "Microsoft.Authorization/roleEligibilityScheduleInstances/read"
+READ_ASSIGNMENT_INSTANCES = "Microsoft.Authorization/roleAssignmentScheduleInstances/read"
 READ_RESOURCE_GROUPS = "Microsoft.Resources/subscriptions/resourceGroups/read"
 
 
@@ -140,6 +141,10 @@ class LinkRecord:
     version: int = 1
 
 
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class _Placed:
     """An assignment with its scope's ancestry, precomputed for fast at/above/below tests."""
@@ -164,9 +169,39 @@ class TenantView:
         self.management_groups = {mg.lower(): mg for mg in tenant.management_groups}
         self.management_groups[tenant.tenant_id] = tenant.tenant_id
         self._ancestors: dict[str, tuple[str, ...]] = {}
-        self.active = [self._place(a) for a in tenant.role_assignments]
-        self.eligible = [self._place(a) for a in tenant.eligible_assignments]
+        self._all = {
+            "active": [self._place(a) for a in tenant.role_assignments],
+            "eligible": [self._place(a) for a in tenant.eligible_assignments],
+        }
+        # When time-bound access starts or ends the sets in effect change; between two such
+        # moments they are computed once (with the permission cache that depends on them).
+        timed = (*tenant.role_assignments, *tenant.eligible_assignments)
+        self._bounds = sorted({t for a in timed for t in (a.start, a.end) if t})
+        self._window: dict[str, tuple[datetime, datetime, list[_Placed]]] = {}
         self._can: dict[tuple[str, str, str], bool] = {}
+
+    @property
+    def active(self) -> list[_Placed]:
+        """Role assignments in effect now (an ended time-bound assignment is gone, as in Azure)."""
+        return self._in_effect("active")
+
+    @property
+    def eligible(self) -> list[_Placed]:
+        """PIM eligibilities in effect now."""
+        return self._in_effect("eligible")
+
+    def _in_effect(self, kind: str) -> list[_Placed]:
+        now = datetime.now(UTC)
+        hit = self._window.get(kind)
+        if hit is not None and hit[0] <= now < hit[1]:
+            return hit[2]
+        lo = max((b for b in self._bounds if b <= now), default=_EARLIEST)
+        hi = min((b for b in self._bounds if b > now), default=_LATEST)
+        items = [p for p in self._all[kind] if p.assignment.in_effect(now)]
+        self._window[kind] = (lo, hi, items)
+        if kind == "active":
+            self._can.clear()
+        return items
 
     def _place(self, a: Assignment) -> _Placed:
         key = a.scope.lower()
@@ -238,6 +273,7 @@ class TenantView:
     # -- RBAC ----------------------------------------------------------------------------------
     def can(self, oid: str, action: str, key: str) -> bool:
         """Whether `oid` (or a group it is in) holds an active role allowing `action` at or above `key`."""
+        active = self.active  # first: a new time window clears the cache
         ck = (oid, action, key)
         hit = self._can.get(ck)
         if hit is None:
@@ -248,7 +284,7 @@ class TenantView:
                 and p.key in above
                 and (role := self.role(p.assignment.role_id)) is not None
                 and role.allows(action)
-                for p in self.active
+                for p in active
             )
         return hit
 
@@ -281,8 +317,9 @@ class TenantView:
     ) -> list[tuple[Assignment, str]]:
         """Assignments at, above and (unless atScope()) below the scope that pass the filter.
 
-        Each comes with its member type: "Direct" when held by the principal named in the filter
-        (or the caller, for asTarget()), "Group" when held through a group.
+        Each comes with its member type as PIM reports it: "Inherited" when held at a scope above
+        the listed one, else "Group" when held through a group of the principal named in the
+        filter (or of the caller, for asTarget()), else "Direct".
         """
         above = set(self.ancestors(scope_key))
         who = f.assigned_to or (caller if f.as_target else None)
@@ -297,7 +334,11 @@ class TenantView:
                 continue
             if holders is not None and pid not in holders:
                 continue
-            out.append((p.assignment, "Direct" if who is None or pid == who else "Group"))
+            if p.key != scope_key and at_or_above:
+                member = "Inherited"
+            else:
+                member = "Direct" if who is None or pid == who else "Group"
+            out.append((p.assignment, member))
         return out
 
 

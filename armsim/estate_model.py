@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from armsim.roles import Role
 
@@ -61,6 +62,12 @@ class Assignment:
     principal_id: str
     role_id: str
     scope: str  # canonical: "/", /providers/Microsoft.Management/managementGroups/x, ...
+    start: datetime | None = None  # UTC; None: in effect since the estate's fixed creation day
+    end: datetime | None = None  # UTC; None: permanent. Time-bound access is a PIM schedule in Azure.
+
+    def in_effect(self, now: datetime) -> bool:
+        """Whether the assignment exists at `now`: started, and not yet ended."""
+        return (self.start is None or self.start <= now) and (self.end is None or now < self.end)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ faults have their own readers.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,9 @@ from armsim.estate_principals import read_principals
 from armsim.estate_rbac import TenantContext, read_assignments, read_custom_roles
 
 
-def load_estate(path: str | Path) -> Estate:
-    """Read and validate an estate YAML (or JSON) file."""
+def load_estate(path: str | Path, *, now: datetime | None = None) -> Estate:
+    """Read and validate an estate YAML (or JSON) file; relative dates (`end: +5d`) count from `now`
+    (default: the moment of loading, i.e. armsim's start)."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -33,15 +35,15 @@ def load_estate(path: str | Path) -> Estate:
         raise EstateError(f"{p}: not valid YAML: {e}") from None
     if data is None:
         raise EstateError(f"{p}: the estate file is empty (expected a mapping with `tenants:`)")
-    return parse_estate(data, source=str(p))
+    return parse_estate(data, source=str(p), now=now)
 
 
-def parse_estate(data: Any, source: str = "<estate>") -> Estate:
+def parse_estate(data: Any, source: str = "<estate>", *, now: datetime | None = None) -> Estate:
     """Validate an already-parsed estate document (a dict as YAML gives it)."""
-    return _read_estate(FieldReader(source), data)
+    return _read_estate(FieldReader(source), data, now or datetime.now(UTC))
 
 
-def _read_estate(reader: FieldReader, data: Any) -> Estate:
+def _read_estate(reader: FieldReader, data: Any, now: datetime) -> Estate:
     top = reader.mapping(data, "", ("tenants",), ("partners", "faults", "managed_identity_header"))
     partners: dict[str, Partner] = {}
     for i, raw in enumerate(reader.seq(top.get("partners"), "partners")):
@@ -52,7 +54,7 @@ def _read_estate(reader: FieldReader, data: Any) -> Estate:
             raise reader.fail(f"{path}.partner_id", f"duplicate partner id {pid}")
         partners[pid] = Partner(pid, reader.text(m["name"], f"{path}.name") if "name" in m else None)
     tenants = [
-        _read_tenant(reader, raw, f"tenants[{i}]", partners)
+        _read_tenant(reader, raw, f"tenants[{i}]", partners, now)
         for i, raw in enumerate(reader.seq(top["tenants"], "tenants"))
     ]
     _check_unique_ids(reader, tenants)
@@ -82,7 +84,9 @@ def _check_unique_ids(reader: FieldReader, tenants: list[Tenant]) -> None:
             seen_s[s.subscription_id] = i
 
 
-def _read_tenant(reader: FieldReader, raw: Any, path: str, partners: dict[str, Partner]) -> Tenant:
+def _read_tenant(
+    reader: FieldReader, raw: Any, path: str, partners: dict[str, Partner], now: datetime
+) -> Tenant:
     m = reader.mapping(
         raw,
         path,
@@ -107,7 +111,7 @@ def _read_tenant(reader: FieldReader, raw: Any, path: str, partners: dict[str, P
     principals = read_principals(reader, m.get("principals"), f"{path}.principals", partners)
     roles = read_custom_roles(reader, m.get("custom_roles"), f"{path}.custom_roles", tid)
     ctx = TenantContext(
-        tid, mgs, {s.subscription_id: s for s in subs}, {p.object_id: p for p in principals}, roles
+        tid, now, mgs, {s.subscription_id: s for s in subs}, {p.object_id: p for p in principals}, roles
     )
     active = read_assignments(reader, m.get("role_assignments"), f"{path}.role_assignments", ctx)
     eligible = read_assignments(reader, m.get("eligible_assignments"), f"{path}.eligible_assignments", ctx)

@@ -3,8 +3,10 @@ their role references and ARM scopes checked against the tenant."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from armsim.estate_fields import GUID, FieldReader
@@ -20,6 +22,7 @@ class TenantContext:
     scopes name (they become resource groups of their subscription)."""
 
     tenant_id: str
+    now: datetime  # when the estate was loaded: relative dates (`end: +5d`) count from here
     mgs: dict[str, str]
     subs: dict[str, Subscription]
     principals: dict[str, Principal]
@@ -64,7 +67,7 @@ def read_assignments(reader: FieldReader, raw: Any, path: str, ctx: TenantContex
     ids: set[str] = set()
     for i, r in enumerate(reader.seq(raw, path)):
         p = f"{path}[{i}]"
-        m = reader.mapping(r, p, ("principal", "role", "scope"), ("id",))
+        m = reader.mapping(r, p, ("principal", "role", "scope"), ("id", "start", "end"))
         principal = reader.guid(m["principal"], f"{p}.principal")
         if principal not in ctx.principals:
             raise reader.fail(f"{p}.principal", f"{principal} is not a principal of this tenant")
@@ -78,8 +81,45 @@ def read_assignments(reader: FieldReader, raw: Any, path: str, ctx: TenantContex
         if aid in ids:
             raise reader.fail(p, "duplicate assignment (same principal, role and scope, or same id)")
         ids.add(aid)
-        out.append(Assignment(aid, principal, role_id, scope))
+        start = reader.opt(m, "start", p, read_instant, now=ctx.now, reader=reader)
+        end = reader.opt(m, "end", p, read_instant, now=ctx.now, reader=reader)
+        if start is not None and end is not None and end <= start:
+            raise reader.fail(f"{p}.end", f"ends ({iso_z(end)}) before it starts ({iso_z(start)})")
+        out.append(Assignment(aid, principal, role_id, scope, start, end))
     return tuple(out)
+
+
+_RELATIVE = re.compile(r"^([+-])(\d{1,6})([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def read_instant(v: Any, path: str, *, now: datetime, reader: FieldReader) -> datetime:
+    """An ISO 8601 UTC date or date-time (`2026-12-01`, `2026-12-01T08:00:00Z`), or a time relative
+    to when armsim loads the estate (`+5d`, `-2h`, `+30m`, `+1w`)."""
+    if isinstance(v, datetime):  # YAML reads an unquoted timestamp itself
+        return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+    if isinstance(v, date):
+        return datetime(v.year, v.month, v.day, tzinfo=UTC)
+    s = reader.text(v, path).strip()
+    rel = _RELATIVE.fullmatch(s)
+    if rel:
+        sign = 1 if rel[1] == "+" else -1
+        return now + sign * timedelta(**{_UNITS[rel[3]]: int(rel[2])})
+    try:
+        parsed = datetime.fromisoformat(s.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        parsed = None
+    if parsed is None or (parsed.tzinfo is not None and parsed.utcoffset() != timedelta(0)):
+        raise reader.fail(
+            path,
+            f"expected an ISO 8601 UTC date-time (2026-12-01T08:00:00Z) or a time relative to "
+            f"armsim's start (+5d, -2h, +30m, +1w), got {v!r}",
+        )
+    return parsed.replace(tzinfo=UTC)
+
+
+def iso_z(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _read_role_ref(reader: FieldReader, v: Any, path: str, custom: dict[str, Role]) -> str:

@@ -59,13 +59,20 @@ def query_lower(request: web.Request) -> dict[str, str]:
     return {k.lower(): v for k, v in request.query.items()}
 
 
-def page(request: web.Request, base_url: str, items: list[Any], page_size: int) -> dict[str, Any]:
-    """One page of a list result; `nextLink` is absolute, on this host, and carries `$skiptoken`."""
+def page(
+    request: web.Request, base_url: str, items: list[Any], page_size: int, *, next_link_always: bool = False
+) -> dict[str, Any]:
+    """One page of a list result; `nextLink` is absolute, on this host, and carries `$skiptoken`.
+
+    With `next_link_always` (lists whose schema requires it: tenants, subscriptions) the last page
+    carries `"nextLink": null`; other lists leave it out there. Clients stop on either."""
     token = query_lower(request).get("$skiptoken", "0")
     if not token.isdigit():
         raise arm_error(400, "InvalidSkipToken", f"The skip token '{token}' is not valid.")
     start = int(token)
     body: dict[str, Any] = {"value": items[start : start + page_size]}
+    if next_link_always:
+        body["nextLink"] = None
     if start + page_size < len(items):
         params = [(k, v) for k, v in request.query.items() if k.lower() != "$skiptoken"]
         params.append(("$skiptoken", str(start + page_size)))

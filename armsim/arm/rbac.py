@@ -8,15 +8,17 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from armsim.arm.access import Caller, assignment_filter, forbidden, require
-from armsim.arm.shapes import assignment_json, definition_json, eligibility_json
+from armsim.arm.shapes import assignment_instance_json, assignment_json, definition_json, eligibility_json
 from armsim.directory import (
+    READ_ASSIGNMENT_INSTANCES,
     READ_ASSIGNMENTS,
     READ_ELIGIBILITY,
+    AssignmentFilter,
     FilterError,
     Scope,
     parse_role_definition_filter,
 )
-from armsim.roles import BUILTIN_ROLES
+from armsim.roles import ALL_BUILTIN_ROLES
 from armsim.wire import arm_error, json_response, page, query_lower
 
 if TYPE_CHECKING:
@@ -59,7 +61,7 @@ def list_role_definitions(
     except FilterError as e:
         raise arm_error(400, "InvalidFilterInQueryString", str(e)) from None
     _definitions_scope_ok(caller, scope)
-    roles = [*BUILTIN_ROLES, *caller.tenant.custom_roles.values()]
+    roles = [*ALL_BUILTIN_ROLES, *caller.tenant.custom_roles.values()]
     items = [
         definition_json(r, scope.subscription_id)
         for r in roles
@@ -86,13 +88,29 @@ def get_role_definition(
 def list_eligibility_instances(
     sim: Simulator, request: web.Request, caller: Caller, *, scope: Scope
 ) -> web.Response:
-    f = assignment_filter(request)
-    if f.as_target:
-        if not caller.tenant.has_scope(scope):  # anyone may read their own eligibility
-            raise forbidden(caller, READ_ELIGIBILITY, scope.display)
-    else:
-        require(caller, READ_ELIGIBILITY, scope)
+    f = _schedule_filter(request, caller, READ_ELIGIBILITY, scope)
     tv = caller.tenant
     found = tv.list_assignments(tv.eligible, scope.key, f, caller.oid)
     items = [eligibility_json(tv, a, member, scope) for a, member in found]
     return json_response(200, page(request, sim.base_url, items, sim.page_size))
+
+
+def list_assignment_instances(
+    sim: Simulator, request: web.Request, caller: Caller, *, scope: Scope
+) -> web.Response:
+    """PIM's view of active role assignments: every one in effect, with its end date if time-bound."""
+    f = _schedule_filter(request, caller, READ_ASSIGNMENT_INSTANCES, scope)
+    tv = caller.tenant
+    found = tv.list_assignments(tv.active, scope.key, f, caller.oid)
+    items = [assignment_instance_json(tv, a, member, scope) for a, member in found]
+    return json_response(200, page(request, sim.base_url, items, sim.page_size))
+
+
+def _schedule_filter(request: web.Request, caller: Caller, action: str, scope: Scope) -> AssignmentFilter:
+    f = assignment_filter(request)
+    if f.as_target:
+        if not caller.tenant.has_scope(scope):  # anyone may read their own PIM schedules
+            raise forbidden(caller, action, scope.display)
+    else:
+        require(caller, action, scope)
+    return f

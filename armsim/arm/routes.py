@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from armsim.arm import api_versions as av
 from armsim.arm.access import Caller
 from armsim.arm.pal_links import (
     create_link,
@@ -21,6 +22,7 @@ from armsim.arm.pal_links import (
 from armsim.arm.rbac import (
     get_role_assignment,
     get_role_definition,
+    list_assignment_instances,
     list_eligibility_instances,
     list_role_assignments,
     list_role_definitions,
@@ -32,7 +34,7 @@ from armsim.arm.subscriptions import (
     list_tenants,
 )
 from armsim.directory import parse_scope
-from armsim.wire import Reply, arm_error
+from armsim.wire import Reply, arm_error, query_lower
 
 if TYPE_CHECKING:
     from armsim.server import Simulator
@@ -47,6 +49,21 @@ class Route:
     kind: str  # read | write (deletes count as writes)
     subscription_id: str | None  # set when the path is inside a subscription
     handler: Callable[[Simulator, web.Request, Caller], web.Response]
+    api_versions: av.ApiVersions = av.RESOURCE_MANAGER
+
+
+def _checking_api_version(r: Route) -> Route:
+    """`r` whose handler first answers an unsupported api-version with ARM's 400."""
+    inner = r.handler
+
+    def handler(sim: Simulator, request: web.Request, caller: Caller) -> web.Response:
+        given = query_lower(request).get("api-version")
+        if given is None:
+            raise av.missing_api_version()
+        r.api_versions.check(given)
+        return inner(sim, request, caller)
+
+    return replace(r, handler=handler)
 
 
 def route(method: str, path: str) -> Route:
@@ -56,7 +73,7 @@ def route(method: str, path: str) -> Route:
     found = _route_table(method, path, low, parts)
     if found is None:
         raise arm_error(404, "NotFound", f"armsim has no ARM route for {method} {path}.")
-    return found
+    return _checking_api_version(found)
 
 
 def _route_table(method: str, path: str, low: str, parts: list[str]) -> Route | None:
@@ -81,28 +98,35 @@ def _route_table(method: str, path: str, low: str, parts: list[str]) -> Route | 
     collection = rest[0].lower()
     name = rest[1] if len(rest) == 2 else None
     table = {
-        ("roleassignments", False): ("role_assignments.list", list_role_assignments),
-        ("roleassignments", True): ("role_assignments.get", get_role_assignment),
-        ("roledefinitions", False): ("role_definitions.list", list_role_definitions),
-        ("roledefinitions", True): ("role_definitions.get", get_role_definition),
+        ("roleassignments", False): ("role_assignments.list", list_role_assignments, av.ROLE_ASSIGNMENTS),
+        ("roleassignments", True): ("role_assignments.get", get_role_assignment, av.ROLE_ASSIGNMENTS),
+        ("roledefinitions", False): ("role_definitions.list", list_role_definitions, av.ROLE_DEFINITIONS),
+        ("roledefinitions", True): ("role_definitions.get", get_role_definition, av.ROLE_DEFINITIONS),
         ("roleeligibilityscheduleinstances", False): (
             "role_eligibility_schedule_instances.list",
             list_eligibility_instances,
+            av.ELIGIBILITY_INSTANCES,
+        ),
+        ("roleassignmentscheduleinstances", False): (
+            "role_assignment_schedule_instances.list",
+            list_assignment_instances,
+            av.ASSIGNMENT_INSTANCES,
         ),
     }
     hit = table.get((collection, name is not None))
     if hit is None:
         return None
-    handler = partial(hit[1], scope=scope, name=name) if name else partial(hit[1], scope=scope)
-    return _get(method, Route(hit[0], "read", scope.subscription_id, handler))
+    op, fn, versions = hit
+    handler = partial(fn, scope=scope, name=name) if name else partial(fn, scope=scope)
+    return _get(method, Route(op, "read", scope.subscription_id, handler, versions))
 
 
 def _pal_route(method: str, path: str, low: str) -> Route | None:
     rest = low[len(PAL) :].split("/")
     if rest == ["operations"]:
-        return _get(method, Route("operation.list", "read", None, list_pal_operations))
+        return _get(method, Route("operation.list", "read", None, list_pal_operations, av.PAL_OPERATIONS))
     if rest == ["partners"]:
-        return _get(method, Route("partners.get", "read", None, get_own_link))
+        return _get(method, Route("partners.get", "read", None, get_own_link, av.PARTNERS))
     if len(rest) == 2 and rest[0] == "partners" and rest[1]:
         partner_id = path.rstrip("/").split("/")[-1]
         ops = {
@@ -114,7 +138,7 @@ def _pal_route(method: str, path: str, low: str) -> Route | None:
         if method not in ops:
             raise _method_not_allowed(method, path)
         op, kind, fn = ops[method]
-        return Route(op, kind, None, partial(fn, partner_id=partner_id))
+        return Route(op, kind, None, partial(fn, partner_id=partner_id), av.PARTNERS)
     return None
 
 

@@ -79,6 +79,8 @@ def _own_subscription(scope: str) -> str | None:
 
 
 def assignment_json(tv: TenantView, a: Assignment, listing: Scope) -> dict[str, Any]:
+    # The optional strings (condition, conditionVersion, description, createdBy, updatedBy,
+    # delegatedManagedIdentityResourceId) are left out: an estate assignment has none of them.
     sid = _own_subscription(a.scope) or listing.subscription_id
     return {
         "properties": {
@@ -86,19 +88,17 @@ def assignment_json(tv: TenantView, a: Assignment, listing: Scope) -> dict[str, 
             "principalId": a.principal_id,
             "principalType": tv.principals[a.principal_id].type,
             "scope": a.scope,
-            "condition": None,
-            "conditionVersion": None,
-            "createdOn": CREATED,
-            "updatedOn": CREATED,
-            "createdBy": None,
-            "updatedBy": None,
-            "delegatedManagedIdentityResourceId": None,
-            "description": None,
+            "createdOn": _started(a),
+            "updatedOn": _started(a),
         },
         "id": f"{_scope_path(a.scope)}/providers/Microsoft.Authorization/roleAssignments/{a.assignment_id}",
         "type": "Microsoft.Authorization/roleAssignments",
         "name": a.assignment_id,
     }
+
+
+def _started(a: Assignment) -> str:
+    return iso(a.start) if a.start else CREATED
 
 
 def definition_json(role: Role, sid: str | None) -> dict[str, Any]:
@@ -136,48 +136,79 @@ _SCOPE_TYPES = {
 }
 
 
-def eligibility_json(tv: TenantView, a: Assignment, member: str, listing: Scope) -> dict[str, Any]:
+def _scope_display_name(tv: TenantView, scope: str) -> str:
+    """What PIM shows for a scope: a subscription's or group's name, the tenant root group's title."""
+    parsed = parse_scope(_scope_path(scope))
+    if parsed is None or parsed.kind == "root":
+        return "Root"
+    if parsed.kind == "subscription" and parsed.subscription_id in tv.subscriptions:
+        return tv.subscriptions[parsed.subscription_id].name
+    if parsed.kind == "management_group" and (parsed.management_group or "").lower() == tv.tenant.tenant_id:
+        return "Tenant Root Group"
+    return scope.rsplit("/", 1)[-1]
+
+
+def _schedule_properties(tv: TenantView, a: Assignment, member: str, rd_id: str) -> dict[str, Any]:
+    """The properties PIM's eligibility and assignment schedule instances share."""
     role = tv.role(a.role_id)
     principal = tv.principals[a.principal_id]
     parsed = parse_scope(_scope_path(a.scope))
+    who: dict[str, Any] = {"id": principal.object_id, "displayName": principal.name, "type": principal.type}
+    props: dict[str, Any] = {
+        "scope": a.scope,
+        "roleDefinitionId": rd_id,
+        "principalId": a.principal_id,
+        "principalType": principal.type,
+        "status": "Provisioned",
+        "startDateTime": _started(a),
+        "memberType": member,
+        "createdOn": _started(a),
+        "expandedProperties": {
+            "scope": {
+                "id": a.scope,
+                "displayName": _scope_display_name(tv, a.scope),
+                "type": _SCOPE_TYPES[parsed.kind if parsed else "root"],
+            },
+            "roleDefinition": {
+                "id": rd_id,
+                "displayName": role.name if role else a.role_id,
+                "type": "BuiltInRole" if role and role.builtin else "CustomRole",
+            },
+            "principal": who,
+        },
+    }
+    if a.end is not None:  # a permanent schedule has no end date
+        props["endDateTime"] = iso(a.end)
+    return props
+
+
+def eligibility_json(tv: TenantView, a: Assignment, member: str, listing: Scope) -> dict[str, Any]:
+    # Casing of the id segments and type as in the service's own example responses.
     rd_id = _role_definition_id(a.role_id, _own_subscription(a.scope) or listing.subscription_id)
     base = f"{_scope_path(a.scope)}/providers/Microsoft.Authorization"
+    props = _schedule_properties(tv, a, member, rd_id)
+    props["roleEligibilityScheduleId"] = f"{base}/RoleEligibilitySchedules/{a.assignment_id}"
     return {
-        "properties": {
-            "scope": a.scope,
-            "roleDefinitionId": rd_id,
-            "principalId": a.principal_id,
-            "principalType": principal.type,
-            "status": "Provisioned",
-            "roleEligibilityScheduleId": f"{base}/roleEligibilitySchedules/{a.assignment_id}",
-            "startDateTime": CREATED,
-            "endDateTime": None,
-            "memberType": member,
-            "createdOn": CREATED,
-            "condition": None,
-            "conditionVersion": None,
-            "expandedProperties": {
-                "scope": {
-                    "id": a.scope,
-                    "displayName": a.scope.rsplit("/", 1)[-1] or "Root",
-                    "type": _SCOPE_TYPES[parsed.kind if parsed else "root"],
-                },
-                "roleDefinition": {
-                    "id": rd_id,
-                    "displayName": role.name if role else a.role_id,
-                    "type": "BuiltInRole" if role and role.builtin else "CustomRole",
-                },
-                "principal": {
-                    "id": principal.object_id,
-                    "displayName": principal.name,
-                    "email": None,
-                    "type": principal.type,
-                },
-            },
-        },
+        "properties": props,
         "name": a.assignment_id,
-        "id": f"{base}/roleEligibilityScheduleInstances/{a.assignment_id}",
-        "type": "Microsoft.Authorization/roleEligibilityScheduleInstances",
+        "id": f"{base}/RoleEligibilityScheduleInstances/{a.assignment_id}",
+        "type": "Microsoft.Authorization/RoleEligibilityScheduleInstances",
+    }
+
+
+def assignment_instance_json(tv: TenantView, a: Assignment, member: str, listing: Scope) -> dict[str, Any]:
+    """An active role assignment as a PIM assignment schedule instance (permanent or time-bound)."""
+    rd_id = _role_definition_id(a.role_id, _own_subscription(a.scope) or listing.subscription_id)
+    base = f"{_scope_path(a.scope)}/providers/Microsoft.Authorization"
+    props = _schedule_properties(tv, a, member, rd_id)
+    props["roleAssignmentScheduleId"] = f"{base}/RoleAssignmentSchedules/{a.assignment_id}"
+    props["originRoleAssignmentId"] = f"{base}/roleAssignments/{a.assignment_id}"
+    props["assignmentType"] = "Assigned"
+    return {
+        "properties": props,
+        "name": a.assignment_id,
+        "id": f"{base}/RoleAssignmentScheduleInstances/{a.assignment_id}",
+        "type": "Microsoft.Authorization/RoleAssignmentScheduleInstances",
     }
 
 
@@ -185,18 +216,23 @@ def eligibility_json(tv: TenantView, a: Assignment, member: str, listing: Scope)
 
 
 def link_json(sim: Simulator, link: LinkRecord) -> dict[str, Any]:
+    # As the provider's example responses show it: lower-case id, the singular type
+    # `Microsoft.ManagementPartner/partner`, an integer etag and the version as a string.
     pid = link.partner_id
+    props: dict[str, Any] = {"partnerId": pid}
+    name = sim.directory.partner_name(pid)
+    if name is not None:
+        props["partnerName"] = name
     return {
         "id": f"/providers/microsoft.managementpartner/partners/{pid}",
+        "type": "Microsoft.ManagementPartner/partner",
         "name": pid,
-        "type": "Microsoft.ManagementPartner/partners",
         "etag": link.version,
         "properties": {
-            "partnerId": pid,
-            "partnerName": sim.directory.partner_name(pid),
+            **props,
             "tenantId": link.tenant_id,
             "objectId": link.object_id,
-            "version": link.version,
+            "version": str(link.version),
             "updatedTime": iso(link.updated),
             "createdTime": iso(link.created),
             "state": "Active",

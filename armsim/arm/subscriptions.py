@@ -17,13 +17,13 @@ if TYPE_CHECKING:
 
 def list_tenants(sim: Simulator, request: web.Request, caller: Caller) -> web.Response:
     items = [tenant_json(caller.tenant.tenant)]
-    return json_response(200, page(request, sim.base_url, items, sim.page_size))
+    return json_response(200, page(request, sim.base_url, items, sim.page_size, next_link_always=True))
 
 
 def list_subscriptions(sim: Simulator, request: web.Request, caller: Caller) -> web.Response:
     tv = caller.tenant
     items = [subscription_json(tv, sid) for sid in tv.subscriptions if tv.sees_subscription(caller.oid, sid)]
-    return json_response(200, page(request, sim.base_url, items, sim.page_size))
+    return json_response(200, page(request, sim.base_url, items, sim.page_size, next_link_always=True))
 
 
 def get_subscription(sim: Simulator, request: web.Request, caller: Caller) -> web.Response:

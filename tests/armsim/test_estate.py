@@ -160,3 +160,37 @@ def test_unreadable_and_empty_files(tmp_path: Path) -> None:
     broken.write_text("tenants: [\n")
     with pytest.raises(EstateError, match="not valid YAML"):
         load_estate(broken)
+
+
+def _timed(**dates: Any) -> dict:
+    data = estate_data()
+    data["tenants"][0]["role_assignments"].append(
+        {"principal": OPS_OID, "role": "Reader", "scope": f"/subscriptions/{SUB_DEV}", **dates}
+    )
+    return data
+
+
+def test_time_bound_assignments_read_absolute_and_relative_dates() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    estate = parse_estate(_timed(start="-2h", end="2026-12-05T08:00:00Z"), now=now)
+    a = estate.tenants[0].role_assignments[-1]
+    assert (a.start, a.end) == (now - timedelta(hours=2), datetime(2026, 12, 5, 8, tzinfo=UTC))
+    assert a.in_effect(now) and not a.in_effect(datetime(2026, 12, 5, 8, tzinfo=UTC))
+    b = parse_estate(_timed(end="+5d"), now=now).tenants[0].role_assignments[-1]
+    assert (b.start, b.end) == (None, now + timedelta(days=5))
+
+
+@pytest.mark.parametrize(
+    ("dates", "problem"),
+    [
+        ({"end": "soon"}, "role_assignments[12].end: expected an ISO 8601 UTC date-time"),
+        ({"end": "2026-12-01T08:00:00+02:00"}, "role_assignments[12].end: expected an ISO 8601 UTC"),
+        ({"start": "+2d", "end": "+1d"}, "role_assignments[12].end: ends ("),
+    ],
+)
+def test_bad_dates_are_named(dates: dict, problem: str) -> None:
+    with pytest.raises(EstateError) as e:
+        parse_estate(_timed(**dates), source="e.yaml")
+    assert f"e.yaml: {T0}.{problem}" in str(e.value)
