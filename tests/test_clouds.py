@@ -9,13 +9,15 @@ import pytest
 
 from pal_audit.clouds import KNOWN_CLOUDS, CloudError, cloud_from_setting, load_cloud_file, resolve_cloud
 
+TEST_CA_PEM = (Path(__file__).parent / "registries" / "test-ca.crt").read_text()
+
 ARMSIM = {"arm": "https://127.0.0.1:8443", "authority": "https://127.0.0.1:8443",
           "audience": "https://management.azure.com/", "ca_bundle": "ca.pem"}
 
 
 @pytest.fixture
 def armsim_dir(tmp_path: Path) -> Path:
-    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    (tmp_path / "ca.pem").write_text(TEST_CA_PEM)   # a real CA certificate: bundles are checked
     return tmp_path
 
 
@@ -119,7 +121,7 @@ def test_load_cloud_file_errors_name_the_file_and_key(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("content", "problem"), [
     (None, "file not found"),
-    ('{"arm": ', "line 1: invalid JSON"),
+    ('{"arm": ', "line 1, column 9: invalid JSON"),
     ("[]", "must be a cloud name or a mapping"),
 ])
 def test_load_cloud_file_unusable_files(tmp_path: Path, content: str | None, problem: str) -> None:
