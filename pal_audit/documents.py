@@ -69,8 +69,13 @@ def read_text(path: Path, *, what: str = "file", limit: int = MAX_DOCUMENT_BYTES
 _JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]|-?[0-9]{' + str(MAX_INT_DIGITS + 1) + ",}", re.DOTALL)
 
 
-def _line_at(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
+class NumberTooLong(DocumentError):
+    """A JSON number with more than MAX_INT_DIGITS digits (Python refuses past 4,300 anyway)."""
+
+
+def _place(text: str, offset: int) -> str:
+    line = text.count("\n", 0, offset) + 1
+    return f"line {line}, column {offset - (text.rfind(chr(10), 0, offset) + 1) + 1}"
 
 
 def _json_limits(text: str) -> None:
@@ -81,12 +86,12 @@ def _json_limits(text: str) -> None:
         if token in ("[", "{"):
             depth += 1
             if depth > MAX_DEPTH:
-                raise DocumentError(f"line {_line_at(text, m.start())}: invalid JSON: nested more than "
+                raise DocumentError(f"{_place(text, m.start())}: invalid JSON: nested more than "
                                     f"{MAX_DEPTH} levels deep")
         elif token in ("]", "}"):
             depth -= 1
         elif not token.startswith('"'):
-            raise DocumentError(f"line {_line_at(text, m.start())}: invalid JSON: a number with more "
+            raise NumberTooLong(f"{_place(text, m.start())}: invalid JSON: a number with more "
                                 f"than {MAX_INT_DIGITS} digits")
 
 
