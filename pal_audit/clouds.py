@@ -86,12 +86,12 @@ def ca_bundle_problem(path: Path) -> str | None:
     except DocumentError as exc:
         return f"{exc.problem}: {path}"
     if "-----BEGIN CERTIFICATE-----" not in text:
-        return f"{path}: not a PEM bundle (no -----BEGIN CERTIFICATE----- block)"
+        return f"not a PEM bundle of CA certificates (no -----BEGIN CERTIFICATE----- block): {path}"
     try:
         ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=text)
     except (ssl.SSLError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or "unreadable"
-        return f"{path}: not a valid PEM bundle of CA certificates ({reason})"
+        return f"not a PEM bundle of CA certificates ({reason}): {path}"
     return None
 
 
