@@ -72,6 +72,7 @@ def to_json(report: ScanReport) -> str:
 
 
 def to_csv(report: ScanReport) -> str:
+    """One row per finding; cells escaped and guarded against spreadsheet formulas (docs/registry.md)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=FINDING_FIELDS, lineterminator="\n")
     writer.writeheader()
