@@ -268,3 +268,11 @@ async def test_error_messages_echo_no_terminal_control(app_env):
         body = resp.get_body()
         assert resp.status_code == 400 and json.loads(body)["error"]["code"] == "invalid_parameter"
         assert body.isascii() and b"\x1b" not in body           # JSON escapes them: \u001b
+
+
+@pytest.mark.parametrize("value", ["9" * 5000, "١٢", "12\x1b[2J", "-1"])
+async def test_a_hostile_setting_is_a_503_naming_it(app_env, monkeypatch, value):
+    monkeypatch.setenv("PAL_AUDIT_CONCURRENCY", value)
+    status, body, _ = await invoke("get_findings", request("GET", "findings"))
+    assert_error(status, body, 503, "configuration_error")
+    assert "PAL_AUDIT_CONCURRENCY" in body["error"]["message"] and len(body["error"]["message"]) < 300
