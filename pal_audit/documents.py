@@ -22,6 +22,7 @@ MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_INT_DIGITS = 100
 MAX_NODES = 2_000_000
+MAX_LINE_NUMBERED_JSON = 4 * 1024 * 1024     # larger JSON documents get messages without line numbers
 
 
 class DocumentError(ValueError):
@@ -241,6 +242,8 @@ def parse_document(text: str, *, json_syntax: bool) -> tuple[Any, Any]:
     if not json_syntax:
         return parse_yaml(text)
     data = parse_json(text)
+    if len(text) > MAX_LINE_NUMBERED_JSON:   # the pure-Python YAML parser is slow on big files
+        return data, None
     try:
         return data, parse_yaml(text)[1]   # JSON is YAML: reuse its node tree for line numbers
     except DocumentError:
