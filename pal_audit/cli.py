@@ -271,8 +271,8 @@ def main() -> None:
         app()
     except Exception as exc:  # a bug of ours: one readable line, never a traceback (design.md §11)
         detail = str(exc).splitlines()[0][:200] if str(exc) else ""
-        typer.echo(f"pal-audit: internal error: {type(exc).__name__}{': ' + detail if detail else ''} "
-                   "(please report it)", err=True)
+        what = type(exc).__name__ + (f": {detail}" if detail else "")
+        typer.echo(one_line(f"pal-audit: internal error: {what} (please report it)"), err=True)
         raise SystemExit(EXIT_USAGE) from None
 
 

@@ -162,7 +162,7 @@ ESCAPES = "\x1b[2J\x1b[H\x1b]8;;https://evil.example/\x1b\\click\x1b]8;;\x1b\\"
 @pytest.fixture
 def hostile_armsim(tmp_path):
     """The demo estate with a custom role whose name clears the screen and plants an OSC-8 link."""
-    from conftest import _armsim, _cloud_file
+    from armsim import ArmSimServer, load_estate
 
     estate = yaml.safe_load((EXAMPLES / "estate.yaml").read_text())
     for tenant in estate["tenants"]:
@@ -173,8 +173,10 @@ def hostile_armsim(tmp_path):
                     a["role"] = role["name"]
     path = tmp_path / "estate.yaml"
     path.write_text(yaml.safe_dump(estate, allow_unicode=False))
-    with _armsim(path, tmp_path) as cloud:
-        yield _cloud_file(cloud, tmp_path)
+    with ArmSimServer(load_estate(path)) as cloud:
+        cloud_file = tmp_path / "cloud.json"
+        cloud_file.write_text(json.dumps(cloud.to_dict()))
+        yield cloud_file
 
 
 @pytest.mark.parametrize("fmt", ["table", "csv", "json"])
