@@ -115,7 +115,7 @@ def _check_custom(value: Mapping[Any, Any], base_dir: Path) -> tuple[Cloud | Non
     ca_bundle: Path | None = None
     raw_ca = value.get("ca_bundle")
     if raw_ca is not None:
-        if not isinstance(raw_ca, str) or not raw_ca.strip():
+        if not isinstance(raw_ca, str) or not raw_ca.strip() or "\x00" in raw_ca or len(raw_ca) > 4096:
             problems.append(("ca_bundle", "must be the path of a PEM file"))
         else:
             ca_bundle = (base_dir / raw_ca).resolve()  # relative to the file that names it

@@ -46,6 +46,8 @@ def read_text(path: Path, *, what: str = "file", limit: int = MAX_DOCUMENT_BYTES
         raise DocumentError("cannot read the file: permission denied") from None
     except OSError as exc:
         raise DocumentError(f"cannot read the file ({exc.strerror or type(exc).__name__})") from None
+    except ValueError:   # a NUL byte in the path
+        raise DocumentError("not a usable file name") from None
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)

@@ -382,6 +382,10 @@ HOSTILE = [
                  "not a regular file", id="ca-bundle-device"),
     pytest.param(put("cloud", {**LOCAL_CLOUD, "ca_bundle": "/dev/null"}), "cloud.ca_bundle",
                  "not a regular file", id="ca-bundle-empty-device"),
+    pytest.param(put("cloud", {**LOCAL_CLOUD, "ca_bundle": "ca\x00.pem"}), "cloud.ca_bundle",
+                 "must be the path of a PEM file", id="ca-bundle-nul-byte"),
+    pytest.param(put("cloud", {**LOCAL_CLOUD, "ca_bundle": "x" * 5000}), "cloud.ca_bundle",
+                 "must be the path of a PEM file", id="ca-bundle-huge-name"),
 ]
 
 
