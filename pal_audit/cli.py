@@ -22,6 +22,7 @@ from pal_audit.registry import Registry, RegistryError, load_registry
 from pal_audit.report import ScanReport, render_table, to_csv, to_json
 from pal_audit.scan import run_scan
 from pal_audit.store.tables import StoreError
+from pal_audit.textsafe import one_line
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -47,8 +48,9 @@ def _root() -> None:
 
 def fail(messages: str | list[str]) -> NoReturn:
     """Print the messages to stderr and exit with the usage/registry error code."""
+    # One problem per line, whatever a file name or registry value holds (a newline, ESC sequences).
     for line in [messages] if isinstance(messages, str) else messages:
-        typer.echo(line, err=True)
+        typer.echo(one_line(line), err=True)
     raise typer.Exit(EXIT_USAGE)
 
 
@@ -98,9 +100,9 @@ def validate(
     reg = load_registry_or_exit(registry, check_secrets=check_secrets)
     today = date.today()
     for line in registry_summary(reg, today, secrets_checked=check_secrets):
-        typer.echo(line)
+        typer.echo(one_line(line))
     for warning in reg.warnings(today):
-        typer.echo(f"warning: {warning}", err=True)
+        typer.echo(one_line(f"warning: {warning}"), err=True)
 
 
 class OutputFormat(StrEnum):
@@ -210,6 +212,15 @@ def check_writable(output: str) -> None:
 
 
 def write_report(report: ScanReport, fmt: str, output: str | None) -> None:
+    """Write the report; a full disk or a closed pipe is exit 2 naming where, never "internal error"."""
+    try:
+        _write_report(report, fmt, output)
+    except OSError as exc:
+        where = output if output is not None else "standard output"
+        fail(f"could not write the report to {where}: {exc.strerror or type(exc).__name__}")
+
+
+def _write_report(report: ScanReport, fmt: str, output: str | None) -> None:
     from rich.console import Console
 
     if fmt == "table":
@@ -260,8 +271,8 @@ def main() -> None:
         app()
     except Exception as exc:  # a bug of ours: one readable line, never a traceback (design.md §11)
         detail = str(exc).splitlines()[0][:200] if str(exc) else ""
-        typer.echo(f"pal-audit: internal error: {type(exc).__name__}{': ' + detail if detail else ''} "
-                   "(please report it)", err=True)
+        what = type(exc).__name__ + (f": {detail}" if detail else "")
+        typer.echo(one_line(f"pal-audit: internal error: {what} (please report it)"), err=True)
         raise SystemExit(EXIT_USAGE) from None
 
 

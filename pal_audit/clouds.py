@@ -6,15 +6,18 @@ A cloud is either one of the known national clouds (by name) or a custom mapping
 
 from __future__ import annotations
 
-import json
+import re
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
+from pal_audit.documents import DocumentError, parse_document, read_text
 
+MAX_CA_BUNDLE_BYTES = 4 * 1024 * 1024
+_CLOUD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,39}")
 
 class CloudError(ValueError):
     """A cloud setting is unusable. `.errors` are `"<where>: <problem>"` lines; `.problems` keeps
@@ -65,12 +68,31 @@ def _https_url(value: Any, *, host_only: bool) -> tuple[str | None, str | None]:
     parts = urlsplit(value.strip())
     if parts.scheme.lower() != "https" or not parts.netloc:
         return None, "must be an https URL (Azure SDKs refuse plain http)"
+    if "@" in parts.netloc:   # never echoed: it would put a password into a log
+        return None, "must not contain a user name or password (user:password@); remove them"
     if parts.query or parts.fragment:
         return None, "must be a plain https URL without query or fragment"
     if host_only and parts.path not in ("", "/"):
         return None, ("must be the authority host only, without a tenant or path "
                       "(e.g. https://login.microsoftonline.com)")
     return value.strip().rstrip("/"), None
+
+
+def ca_bundle_problem(path: Path) -> str | None:
+    """Why `path` is not a usable PEM bundle of CA certificates, or None. Checked when the cloud is
+    loaded, so `validate` catches it, rather than as an SSLError in the middle of a scan."""
+    try:
+        text = read_text(path, what="PEM file", limit=MAX_CA_BUNDLE_BYTES)
+    except DocumentError as exc:
+        return f"{exc.problem}: {path}"
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        return f"not a PEM bundle of CA certificates (no -----BEGIN CERTIFICATE----- block): {path}"
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=text)
+    except (ssl.SSLError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or "unreadable"
+        return f"not a PEM bundle of CA certificates ({reason}): {path}"
+    return None
 
 
 def _check_custom(value: Mapping[Any, Any], base_dir: Path) -> tuple[Cloud | None, list[tuple[str, str]]]:
@@ -93,12 +115,13 @@ def _check_custom(value: Mapping[Any, Any], base_dir: Path) -> tuple[Cloud | Non
     ca_bundle: Path | None = None
     raw_ca = value.get("ca_bundle")
     if raw_ca is not None:
-        if not isinstance(raw_ca, str) or not raw_ca.strip():
+        if not isinstance(raw_ca, str) or not raw_ca.strip() or "\x00" in raw_ca or len(raw_ca) > 4096:
             problems.append(("ca_bundle", "must be the path of a PEM file"))
         else:
             ca_bundle = (base_dir / raw_ca).resolve()  # relative to the file that names it
-            if not ca_bundle.is_file():
-                problems.append(("ca_bundle", f"file not found: {ca_bundle}"))
+            problem = ca_bundle_problem(ca_bundle)
+            if problem:
+                problems.append(("ca_bundle", problem))
     if problems:
         return None, problems
     assert arm and authority and audience
@@ -113,7 +136,9 @@ def _resolve(value: Any, base_dir: Path) -> Cloud:
             if name.lower() == value.strip().lower():
                 return cloud
         known = ", ".join(KNOWN_CLOUDS)
-        raise CloudError([("", f"unknown cloud {value!r} (known: {known}; or a mapping with "
+        # Only a plain name is echoed: a URL here may carry a user name and password.
+        shown = f" {value.strip()!r}" if _CLOUD_NAME.fullmatch(value.strip()) else ""
+        raise CloudError([("", f"unknown cloud{shown} (known: {known}; or a mapping with "
                                "arm, authority, audience and optionally ca_bundle)")])
     if not isinstance(value, Mapping):
         raise CloudError([("", "must be a cloud name or a mapping with arm, authority and audience")])
@@ -143,22 +168,10 @@ def load_cloud_file(path: str | Path) -> Cloud:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CloudError([(str(path), "file not found")]) from None
-    except IsADirectoryError:
-        raise CloudError([(str(path), "is a directory, not a cloud file")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CloudError([(str(path), f"cannot read ({exc.__class__.__name__})")]) from None
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except json.JSONDecodeError as exc:
-        raise CloudError([(str(path), f"line {exc.lineno}: invalid JSON: {exc.msg}")]) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f"line {mark.line + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "not parseable"
-        raise CloudError([(str(path), f"{line}invalid YAML: {problem}")]) from None
+        text = read_text(path, what="cloud file")
+        data, _ = parse_document(text, json_syntax=path.suffix.lower() == ".json")
+    except DocumentError as exc:
+        raise CloudError([(str(path), exc.problem)]) from None
     try:
         return _resolve(data, path.parent)
     except CloudError as exc:

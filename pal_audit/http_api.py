@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from pal_audit.documents import MAX_INT_DIGITS, DocumentError, NumberTooLong, parse_json
 from pal_audit.model import CHECK_IDS, Severity, Status
 
 log = logging.getLogger("pal_audit.http")
@@ -86,14 +87,14 @@ def parse_scan_body(body: bytes) -> list[str] | None:
     if not body.strip():
         return None
     try:
-        data = json.loads(body)
+        data = parse_json(body.decode("utf-8"))
     except UnicodeDecodeError:
         raise ApiError(400, "invalid_json", "the body is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc.msg} at line {exc.lineno} "
-                       f"column {exc.colno}") from None
-    except RecursionError:
-        raise ApiError(400, "invalid_json", "the body nests too deeply") from None
+    except NumberTooLong as exc:
+        raise ApiError(400, "invalid_body", f"tenant_ids must be GUID strings; the body holds a number "
+                       f"with more than {MAX_INT_DIGITS} digits ({exc.problem.split(': ')[0]})") from None
+    except DocumentError as exc:   # syntax, nesting, or a duplicate key (which would hide a value)
+        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc.problem}") from None
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_body", 'the body must be a JSON object like {"tenant_ids": ["<guid>"]}')
     unknown = sorted(k for k in data if k != "tenant_ids")
@@ -133,8 +134,8 @@ def decode_continuation(text: str) -> dict[str, str | None]:
     if len(text) > 4096:
         raise bad
     try:
-        data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-    except (binascii.Error, ValueError):
+        data = parse_json(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("utf-8"))
+    except (binascii.Error, ValueError):   # DocumentError and UnicodeDecodeError are ValueErrors
         raise bad from None
     if not isinstance(data, dict) or set(data) != {"pk", "rk"}:
         raise bad
@@ -142,7 +143,8 @@ def decode_continuation(text: str) -> dict[str, str | None]:
         if value is not None:
             try:
                 check_key("key", value)
-            except EntityLimitError:
+                value.encode("utf-8")     # "\ud800" decodes to a lone surrogate the SDK cannot send
+            except (EntityLimitError, AttributeError, UnicodeEncodeError):
                 raise bad from None
     return {"PartitionKey": data["pk"], "RowKey": data["rk"]}
 

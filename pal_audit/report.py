@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from pal_audit.model import Finding, Severity, Status
+from pal_audit.textsafe import csv_cell, multi_line, one_line
 
 FINDING_FIELDS = ("finding_id", "check_id", "severity", "tenant_id", "principal_id", "identity", "title",
                   "detail", "remediation", "status")
@@ -71,12 +72,19 @@ def to_json(report: ScanReport) -> str:
 
 
 def to_csv(report: ScanReport) -> str:
+    """One row per finding; cells escaped and guarded against spreadsheet formulas (docs/registry.md)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=FINDING_FIELDS, lineterminator="\n")
     writer.writeheader()
     for f in _sorted(report.findings):
-        writer.writerow(f.to_dict())
+        writer.writerow({k: _csv_value(v) for k, v in f.to_dict().items()})
     return out.getvalue()
+
+
+def _csv_value(value: str) -> str:
+    # Role and tenant names come from Azure and the registry: no terminal control, no formula.
+    # "-" (the identity of a tenant-level finding) is no formula and stays as it is.
+    return value if value == "-" else csv_cell(value)
 
 
 def render_table(report: ScanReport, console: Any) -> None:
@@ -85,7 +93,9 @@ def render_table(report: ScanReport, console: Any) -> None:
     A wide console gets one table; a narrow one (a laptop terminal, a CI log) gets one block per
     finding, since six columns at 80 characters are unreadable.
     """
-    names = {t["tenant_id"]: t.get("name", "") for t in report.tenants}
+    # Everything shown comes through one_line/multi_line: a role name holding ESC sequences must not
+    # clear the screen or plant a link (JSON escapes control characters by itself).
+    names = {t["tenant_id"]: str(t.get("name") or "") for t in report.tenants}
     if console.width >= 140:
         _findings_table(report, names, console)
     else:
@@ -93,31 +103,43 @@ def render_table(report: ScanReport, console: Any) -> None:
     _summary(report, console)
 
 
+def _t(text: str) -> str:
+    """One line of Azure- or registry-sourced text for rich: control characters escaped, no markup."""
+    from rich.markup import escape
+
+    return escape(one_line(text))
+
+
+def _tm(text: str) -> str:
+    """Like _t, keeping line breaks (details and fixes span lines)."""
+    from rich.markup import escape
+
+    return escape(multi_line(text))
+
+
 def _findings_blocks(report: ScanReport, names: dict[str, str], console: Any) -> None:
     from itertools import groupby
 
-    from rich.markup import escape
     from rich.padding import Padding
     from rich.table import Table
 
     by_tenant = _sorted(report.findings, tenant_first=True)
     for tenant_id, findings in groupby(by_tenant, key=lambda f: f.tenant_id):
-        console.print(f"\n[bold underline]{escape(names.get(tenant_id) or tenant_id)}[/] [dim]{tenant_id}[/]")
+        console.print(f"\n[bold underline]{_t(names.get(tenant_id) or tenant_id)}[/] [dim]{_t(tenant_id)}[/]")
         grid = Table.grid(padding=(0, 1))
         grid.add_column(width=6, no_wrap=True)
         grid.add_column(ratio=1, overflow="fold")   # fold, never cut, a command someone will copy
         for f in findings:
-            head = f"[bold]{f.check_id}[/]" + ("" if f.identity == "-" else f" [cyan]{escape(f.identity)}[/]")
+            head = f"[bold]{f.check_id}[/]" + ("" if f.identity == "-" else f" [cyan]{_t(f.identity)}[/]")
             if f.status == Status.SUPPRESSED:
-                head += f" [dim](suppressed: {escape(f.suppression or '')})[/]"
-            body = f"{head}\n{escape(f.detail)}\n[green]fix:[/] {escape(f.remediation)}"
+                head += f" [dim](suppressed: {_t(f.suppression or '')})[/]"
+            body = f"{head}\n{_tm(f.detail)}\n[green]fix:[/] {_tm(f.remediation)}"
             grid.add_row(f"[{_SEVERITY_STYLE[f.severity.value]}]{f.severity.value}[/]", body)
         console.print(Padding(grid, (0, 0, 0, 2)))
     console.print()
 
 
 def _findings_table(report: ScanReport, names: dict[str, str], console: Any) -> None:
-    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="PAL findings", show_lines=True, expand=True)
@@ -130,9 +152,9 @@ def _findings_table(report: ScanReport, names: dict[str, str], console: Any) -> 
         if f.status == Status.SUPPRESSED:
             severity += "\n[dim]suppressed[/]"
         # Names, details and commands come from the registry and Azure: never read them as markup.
-        seen = escape(f.detail) + (f"\n[dim]suppressed: {escape(f.suppression)}[/]" if f.suppression else "")
-        table.add_row(severity, escape(names.get(f.tenant_id) or f.tenant_id), escape(f.identity), f.check_id,
-                      seen, escape(f.remediation))
+        seen = _tm(f.detail) + (f"\n[dim]suppressed: {_t(f.suppression)}[/]" if f.suppression else "")
+        table.add_row(severity, _t(names.get(f.tenant_id) or f.tenant_id),
+                      _t(f.identity), _t(f.check_id), seen, _tm(f.remediation))
     console.print(table)
 
 

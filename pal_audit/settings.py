@@ -7,6 +7,7 @@ compares against `infra/` and `local.settings.json.example`, so a new setting ca
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -25,10 +26,10 @@ class Setting:
 
 
 def _int(name: str, raw: str, lo: int, hi: int) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"setting {name}: expected an integer, got {raw!r}") from None
+    # ASCII digits only (int() also reads "١٢"), and a bounded echo of what was given.
+    if not re.fullmatch(r"[0-9]{1,9}", raw.strip()):
+        raise SettingsError(f"setting {name}: expected an integer from {lo} to {hi}, got {raw[:40]!r}")
+    value = int(raw.strip())
     if not lo <= value <= hi:
         raise SettingsError(f"setting {name}: {value} is outside {lo}..{hi}")
     return value

@@ -152,3 +152,62 @@ def test_progress_bar_on_a_terminal(armsim_cloud, demo_env, tmp_path):
     terminal = b"".join(chunks).decode(errors="replace")
     assert proc.returncode == 0 and json.loads(out)["run"]["tenants_total"] == 1
     assert "auditing" in terminal and "/1" in terminal     # the bar and its tenant count
+
+
+# ---------------------------------------------------------------- hostile input around a scan
+
+ESCAPES = "\x1b[2J\x1b[H\x1b]8;;https://evil.example/\x1b\\click\x1b]8;;\x1b\\"
+
+
+@pytest.fixture
+def hostile_armsim(tmp_path):
+    """The demo estate with a custom role whose name clears the screen and plants an OSC-8 link."""
+    from armsim import ArmSimServer, load_estate
+
+    estate = yaml.safe_load((EXAMPLES / "estate.yaml").read_text())
+    for tenant in estate["tenants"]:
+        for role in tenant.get("custom_roles", []):
+            old, role["name"] = role["name"], f"Alpine{ESCAPES} VM Operator"
+            for a in tenant.get("role_assignments", []):
+                if a["role"] == old:
+                    a["role"] = role["name"]
+    path = tmp_path / "estate.yaml"
+    path.write_text(yaml.safe_dump(estate, allow_unicode=False))
+    with ArmSimServer(load_estate(path)) as cloud:
+        cloud_file = tmp_path / "cloud.json"
+        cloud_file.write_text(json.dumps(cloud.to_dict()))
+        yield cloud_file
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "json"])
+def test_a_role_name_with_escape_sequences_never_reaches_the_report_raw(hostile_armsim, demo_env, tmp_path,
+                                                                        fmt):
+    registry = registry_with(tmp_path, ["Alpine Ski House"])
+    out = tmp_path / f"report.{fmt}"
+    piped = subprocess.run([sys.executable, "-m", "pal_audit.cli", "scan", "-r", str(registry), "--cloud",
+                            str(hostile_armsim), "-f", fmt], capture_output=True, timeout=120)
+    code, _ = scan("-r", str(registry), "--cloud", str(hostile_armsim), "-f", fmt, "-o", str(out))
+
+    assert piped.returncode == code == 0, piped.stderr
+    for produced in (piped.stdout, piped.stderr, out.read_bytes()):
+        assert b"\x1b" not in produced
+    assert b"Alpine" in piped.stdout and b"VM Operator" in piped.stdout   # shown, escaped, not dropped
+
+
+def test_a_full_disk_is_a_clear_error_naming_the_output(armsim_cloud, demo_env, tmp_path):
+    result = CliRunner().invoke(app, ["scan", "-r", str(registry_with(tmp_path, NAMES["adatum"])), "--cloud",
+                                      str(armsim_cloud), "-f", "csv", "-o", "/dev/full"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == "could not write the report to /dev/full: No space left on device\n"
+
+
+def test_a_cloud_file_whose_ca_bundle_is_no_pem_fails_before_the_audit(demo_env, tmp_path):
+    (tmp_path / "ca.pem").write_text("this is not a certificate\n")
+    cloud = tmp_path / "cloud.json"
+    cloud.write_text(json.dumps({"arm": "https://127.0.0.1:9", "authority": "https://127.0.0.1:9",
+                                 "audience": "https://management.azure.com/", "ca_bundle": "ca.pem"}))
+    registry = registry_with(tmp_path, None)
+    result = CliRunner().invoke(app, ["scan", "-r", str(registry), "--cloud", str(cloud)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"{cloud}: ca_bundle: not a PEM bundle of CA certificates")
+    assert "internal error" not in result.output and result.stdout == ""

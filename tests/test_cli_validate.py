@@ -3,6 +3,7 @@ file, the path in it and the problem, on stderr, never a traceback and never a s
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -318,3 +319,179 @@ def test_real_process_reports_a_bad_registry_without_a_traceback(tmp_path: Path)
     assert "Traceback" not in bad.stderr + bad.stdout
     assert good.returncode == 0, good.stderr
     assert f"{VALID}: valid" in good.stdout
+
+
+# ---------------------------------------------------------------- hostile registries: bounded and named
+
+TEST_CA_PEM = (Path(__file__).parent / "registries" / "test-ca.crt").read_text()
+DIGITS = "1" * 5000
+
+
+def _valid_with(old: str, new: str) -> str:
+    text = VALID.read_text()
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+def _aliases_bomb() -> str:
+    lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    return "\n".join(lines) + "\npartner: *a8\n"
+
+
+HOSTILE = [
+    # nesting, numbers and aliases that would exhaust the parser, with the line named
+    pytest.param(Raw('{"partner":\n' + "[" * 5000 + "]" * 5000 + "}", ".json"), None,
+                 "line 2, column 64: invalid JSON: nested more than 64 levels deep", id="json-deep-nesting"),
+    pytest.param(Raw("partner:\n  x: " + "[" * 5000 + "]" * 5000 + "\n"), None,
+                 "invalid YAML: nested more than 64 levels deep", id="yaml-deep-flow-nesting"),
+    pytest.param(Raw("".join(f"{'  ' * i}k{i}:\n" for i in range(100))), None,
+                 "invalid YAML: nested more than 64 levels deep", id="yaml-deep-block-nesting"),
+    pytest.param(Raw(_valid_with('partner_id: "1234567"', f"partner_id: {DIGITS}")), None,
+                 "line 3, column 15: invalid YAML: a number with more than 100 digits",
+                 id="yaml-5000-digits"),
+    pytest.param(Raw('{"partner": {"partner_id": ' + DIGITS + "}}", ".json"), None,
+                 "line 1, column 28: invalid JSON: a number with more than 100 digits",
+                 id="json-5000-digits"),
+    pytest.param(Raw(_aliases_bomb()), None, "invalid YAML: aliases expand to more than",
+                 id="yaml-alias-bomb"),
+    pytest.param(Raw('{"partner": {"name": "a"},\n "partner": {"name": "b"}}', ".json"), None,
+                 "duplicate key 'partner'", id="json-duplicate-top-key"),
+    pytest.param(Raw(_valid_with("  name: Contoso Managed Services",
+                                 "  name: Contoso Managed Services\n  name: Other")), None,
+                 "duplicate key 'name' (first at line 5)", id="yaml-duplicate-nested-key"),
+    # dates: only YYYY-MM-DD
+    pytest.param(put("suppressions.0.expires", "20990331"), "suppressions[0].expires",
+                 "expected a date YYYY-MM-DD", id="date-basic-format"),
+    pytest.param(put("suppressions.0.expires", "2099-W13-3"), "suppressions[0].expires",
+                 "expected a date YYYY-MM-DD", id="date-iso-week"),
+    pytest.param(Raw(_valid_with("expires: 2099-03-31", "expires: 2099-3-31")), "suppressions[0].expires",
+                 "expected a date YYYY-MM-DD", id="date-unpadded-yaml"),
+    pytest.param(put("tenants.0.customer_approval.on", "2026-060"), "tenants[0].customer_approval.on",
+                 "expected a date YYYY-MM-DD", id="date-ordinal"),
+    # cloud: credentials in URLs are refused and never echoed; CA bundles must be PEM certificates
+    pytest.param(put("cloud", {**LOCAL_CLOUD, "arm": f"https://ops:{SECRET}@127.0.0.1:8443"}), "cloud.arm",
+                 "must not contain a user name or password", id="cloud-url-with-password"),
+    pytest.param(put("cloud", {**LOCAL_CLOUD, "authority": f"https://{SECRET}@127.0.0.1:8443"}),
+                 "cloud.authority", "must not contain a user name or password", id="cloud-url-with-user"),
+    pytest.param(put("cloud", f"https://ops:{SECRET}@127.0.0.1:8443"), "cloud", "unknown cloud (known:",
+                 id="cloud-name-is-a-url-with-password"),
+    pytest.param(put("cloud", {**LOCAL_CLOUD, "ca_bundle": "registry.yaml"}), "cloud.ca_bundle",
+                 "not a PEM bundle", id="ca-bundle-not-pem"),
+    pytest.param(put("cloud", {**LOCAL_CLOUD, "ca_bundle": "/dev/zero"}), "cloud.ca_bundle",
+                 "not a regular file", id="ca-bundle-device"),
+    pytest.param(put("cloud", {**LOCAL_CLOUD, "ca_bundle": "/dev/null"}), "cloud.ca_bundle",
+                 "not a regular file", id="ca-bundle-empty-device"),
+    pytest.param(put("cloud", {**LOCAL_CLOUD, "ca_bundle": "ca\x00.pem"}), "cloud.ca_bundle",
+                 "must be the path of a PEM file", id="ca-bundle-nul-byte"),
+    pytest.param(put("cloud", {**LOCAL_CLOUD, "ca_bundle": "x" * 5000}), "cloud.ca_bundle",
+                 "must be the path of a PEM file", id="ca-bundle-huge-name"),
+]
+
+
+@pytest.mark.parametrize(("change", "path", "problem"), HOSTILE)
+def test_hostile_registry_is_rejected_naming_file_path_and_problem(
+        tmp_path: Path, change: Raw | Edit, path: str | None, problem: str) -> None:
+    registry = write_registry(tmp_path, change)
+
+    assert_rejected(validate("--registry", str(registry)), registry, path, problem)
+
+
+@pytest.mark.parametrize("content", [
+    "", "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n",
+    "-----BEGIN CERTIFICATE-----\n",
+    "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n"])
+def test_a_ca_bundle_that_is_no_certificate_is_refused(tmp_path: Path, content: str) -> None:
+    (tmp_path / "ca.pem").write_text(content)
+    registry = write_registry(tmp_path, put("cloud", {**LOCAL_CLOUD, "ca_bundle": "ca.pem"}))
+
+    assert_rejected(validate("--registry", str(registry)), registry, "cloud.ca_bundle", "PEM")
+
+
+def test_a_real_ca_bundle_is_accepted(tmp_path: Path) -> None:
+    (tmp_path / "ca.pem").write_text(TEST_CA_PEM)
+    registry = write_registry(tmp_path, put("cloud", {**LOCAL_CLOUD, "ca_bundle": "ca.pem"}))
+
+    assert validate("--registry", str(registry)).exit_code == 0
+
+
+def test_a_registry_larger_than_16_mib_is_refused(tmp_path: Path) -> None:
+    registry = tmp_path / "registry.yaml"
+    registry.write_text(VALID.read_text() + ("#" * 1023 + "\n") * (16 * 1024 + 1))
+
+    assert_rejected(validate("--registry", str(registry)), registry, None, "larger than 16 MiB")
+
+
+def _limited(seconds: int = 30) -> Callable[[], None]:
+    def limit() -> None:   # a regression must fail the test, not take the machine down
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, (2 * 1024**3, 2 * 1024**3))
+    return limit
+
+
+def _cli_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ENV}
+    return env | {"OPS_APP_SECRET": SECRET, "CERT_APP_PEM": "pem", "CERT_APP_PASSWORD": "pw"}
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom", "/dev/stdin"])
+def test_a_device_is_not_read_as_a_registry(device: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "pal_audit.cli", "validate", "-r", device],
+                          capture_output=True, text=True, env=_cli_env(), timeout=30, preexec_fn=_limited(),
+                          stdin=subprocess.PIPE, cwd=Path(__file__).parent.parent)
+
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"{device}: not a regular file"), proc.stderr
+
+
+def test_a_fifo_does_not_hang(tmp_path: Path) -> None:
+    fifo = tmp_path / "registry.yaml"
+    os.mkfifo(fifo)
+    proc = subprocess.run([sys.executable, "-m", "pal_audit.cli", "validate", "-r", str(fifo)],
+                          capture_output=True, text=True, env=_cli_env(), timeout=30, preexec_fn=_limited(),
+                          cwd=Path(__file__).parent.parent)
+
+    assert proc.returncode == 2
+    assert proc.stderr == f"{fifo}: not a regular file (a device, pipe or socket); give the path of a " \
+                          "registry file\n"
+
+
+def test_5000_tenants_with_unknown_identities_give_bounded_messages(tmp_path: Path) -> None:
+    identities = {f"id-{i:04d}": {"kind": "user", "auth": {"method": "azure_cli"}} for i in range(5000)}
+    tenants = [{"tenant_id": f"00000000-0000-0000-0000-{i:012d}", "name": f"t{i}", "identities": [f"zz{i}"]}
+               for i in range(5000)]
+    doc = {"partner": {"partner_id": "1234567"}, "identities": identities, "tenants": tenants}
+    registry = write_registry(tmp_path, Raw(json.dumps(doc), ".json"))
+
+    result = validate("--registry", str(registry))
+
+    assert result.exit_code == 2
+    assert len(result.stderr) < 20_000                 # was 220 MB: every message listed every identity
+    lines = result.stderr.splitlines()
+    assert len(lines) == 51 and lines[-1].endswith("… and 4,950 more problems (only the first 50 are listed)")
+    assert lines[0].endswith("(defined: id-0000, id-0001, id-0002, id-0003, id-0004, id-0005, id-0006, "
+                             "id-0007, id-0008, id-0009 … and 4,990 more) (line 1)")
+
+
+def test_a_file_name_with_a_newline_stays_one_line_per_problem(tmp_path: Path) -> None:
+    registry = tmp_path / "evil\nname\x1b[2J.yaml"
+    doc = valid_doc()
+    doc["partner"]["partner_id"] = "x"
+    doc["tenants"][0]["tenant_id"] = "y"
+    registry.write_text(yaml.safe_dump(doc))
+
+    result = validate("--registry", str(registry))
+
+    assert result.exit_code == 2
+    shown = str(tmp_path) + "/evil\\x0aname\\x1b[2J.yaml"
+    assert [line.split(": ")[0] for line in result.stderr.splitlines()] == [shown, shown]
+
+
+def test_control_characters_in_registry_text_are_escaped_in_the_summary(tmp_path: Path) -> None:
+    registry = write_registry(tmp_path, put("partner.name", "Contoso\x1b]8;;https://evil.example/\x1b\\"))
+
+    result = validate("--registry", str(registry))
+
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output
+    assert "partner:      1234567 (Contoso\\x1b]8;;https://evil.example/\\x1b\\)" in result.stdout

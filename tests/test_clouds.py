@@ -9,13 +9,15 @@ import pytest
 
 from pal_audit.clouds import KNOWN_CLOUDS, CloudError, cloud_from_setting, load_cloud_file, resolve_cloud
 
+TEST_CA_PEM = (Path(__file__).parent / "registries" / "test-ca.crt").read_text()
+
 ARMSIM = {"arm": "https://127.0.0.1:8443", "authority": "https://127.0.0.1:8443",
           "audience": "https://management.azure.com/", "ca_bundle": "ca.pem"}
 
 
 @pytest.fixture
 def armsim_dir(tmp_path: Path) -> Path:
-    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    (tmp_path / "ca.pem").write_text(TEST_CA_PEM)   # a real CA certificate: bundles are checked
     return tmp_path
 
 
@@ -119,7 +121,7 @@ def test_load_cloud_file_errors_name_the_file_and_key(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("content", "problem"), [
     (None, "file not found"),
-    ('{"arm": ', "line 1: invalid JSON"),
+    ('{"arm": ', "line 1, column 9: invalid JSON"),
     ("[]", "must be a cloud name or a mapping"),
 ])
 def test_load_cloud_file_unusable_files(tmp_path: Path, content: str | None, problem: str) -> None:
@@ -138,3 +140,41 @@ def test_cloud_setting_is_a_name_or_a_file(armsim_dir: Path) -> None:
 
     assert cloud_from_setting("AzureChinaCloud", base_dir=armsim_dir) is KNOWN_CLOUDS["AzureChinaCloud"]
     assert cloud_from_setting("cloud.json", base_dir=armsim_dir).arm == "https://127.0.0.1:8443"
+
+
+# ---------------------------------------------------------------- hostile cloud files
+
+PASSWORD = "hunter2-never-echoed"
+
+
+@pytest.mark.parametrize(("name", "content", "problem"), [
+    ("cloud.json", json.dumps(ARMSIM)[:-1] + ', "arm": "https://evil.example"}',
+     "invalid JSON: duplicate key 'arm'"),
+    ("cloud.yaml", "arm: https://127.0.0.1:9000\narm: https://evil.example\n", "duplicate key 'arm'"),
+    ("cloud.json", '{"arm": ' + "[" * 5000 + "]" * 5000 + "}", "nested more than 64 levels deep"),
+    ("cloud.yaml", "arm: " + "9" * 5000 + "\n", "line 1, column 6: invalid YAML: a number with more than"),
+    ("cloud.json", json.dumps({**ARMSIM, "arm": f"https://ops:{PASSWORD}@127.0.0.1:8443"}),
+     "arm: must not contain a user name or password"),
+    ("cloud.json", json.dumps(f"https://ops:{PASSWORD}@127.0.0.1:8443"), "unknown cloud (known:"),
+    ("cloud.json", json.dumps({**ARMSIM, "ca_bundle": "cloud.json"}), "ca_bundle: not a PEM bundle"),
+    ("cloud.json", json.dumps({**ARMSIM, "ca_bundle": "/dev/zero"}), "ca_bundle: not a regular file"),
+])
+def test_hostile_cloud_files_are_refused_naming_the_key(tmp_path: Path, name: str, content: str,
+                                                         problem: str) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+
+    with pytest.raises(CloudError) as info:
+        load_cloud_file(path)
+
+    assert any(e.startswith(f"{path}: ") and problem in e for e in info.value.errors), info.value.errors
+    assert PASSWORD not in str(info.value)
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/null"])
+def test_a_device_is_not_read_as_a_cloud_file(device: str) -> None:
+    with pytest.raises(CloudError) as info:
+        load_cloud_file(device)
+
+    assert info.value.errors == [f"{device}: not a regular file (a device, pipe or socket); give the path of "
+                                 "a cloud file"]

@@ -193,3 +193,86 @@ async def test_storage_or_configuration_trouble_is_a_503_never_a_500(app_env, mo
     status, body, _ = await invoke("get_findings", request("GET", "findings"))
     assert_error(status, body, 503, "configuration_error")
     assert "PAL_AUDIT_CONCURRENCY" in body["error"]["message"]
+
+
+# ---------------------------------------------------------------- hostile input: a 4xx naming the place
+
+LONE_SURROGATE_TOKEN = "eyJwayI6ICJcdWQ4MDAiLCAicmsiOiAieCJ9"     # {"pk": "\ud800", "rk": "x"}
+
+
+def raw_token(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+HOSTILE_SCAN_BODIES = [
+    pytest.param(b'{"tenant_ids":[' + b"1" * 5000 + b"]}", 400, "invalid_body", "tenant_ids",
+                 id="5000-digit-integer"),
+    pytest.param(b'{"tenant_ids":[-' + b"9" * 200 + b"]}", 400, "invalid_body", "tenant_ids",
+                 id="200-digit-negative-integer"),
+    pytest.param(json.dumps({"x": 1}).replace('"x": 1', f'"tenant_ids": ["{FABRIKAM}"], "tenant_ids": []')
+                 .encode(), 400, "invalid_json", "duplicate key 'tenant_ids'", id="duplicate-key-empty-last"),
+    pytest.param(f'{{"tenant_ids": [], "tenant_ids": ["{FABRIKAM}"]}}'.encode(), 400, "invalid_json",
+                 "duplicate key 'tenant_ids'", id="duplicate-key-empty-first"),
+    pytest.param(b'{"tenant_ids": ["\\ud800"]}', 400, "invalid_tenant_id", "not a GUID", id="lone-surrogate"),
+    pytest.param(b'{"tenant_ids": ["\\u001b[2J"]}', 400, "invalid_tenant_id", "not a GUID",
+                 id="escape-sequence"),
+    pytest.param(b'{"tenant_ids": [' + b"[" * 100 + b"]" * 100 + b"]}", 400, "invalid_json", "nested",
+                 id="nested-lists"),
+]
+
+
+@pytest.mark.parametrize(("body", "status", "code", "named"), HOSTILE_SCAN_BODIES)
+async def test_hostile_scan_bodies_are_a_4xx_naming_the_problem(app_env, body, status, code, named):
+    got, payload, _ = await invoke("post_scans", request("POST", "scans", body=body))
+    assert_error(got, payload, status, code)
+    assert named in payload["error"]["message"]
+    assert table_rows(app_env, "PalRuns") == []                 # nothing started, in particular not "all"
+
+
+@pytest.mark.parametrize("continuation", [
+    pytest.param(LONE_SURROGATE_TOKEN, id="lone-surrogate"),
+    pytest.param(raw_token('{"pk": "a", "rk": "\\udfff"}'), id="lone-low-surrogate"),
+    pytest.param(raw_token("[" * 3000), id="deep-nesting"),
+    pytest.param(raw_token('{"pk": "a", "pk": "b", "rk": "x"}'), id="duplicate-key"),
+    pytest.param(raw_token('{"pk": 1, "rk": "x"}'), id="number-key"),
+    pytest.param(raw_token('{"pk": "a", "rk": ' + "1" * 2000 + "}"), id="2000-digit-key"),
+    pytest.param(base64.urlsafe_b64encode(b"\xff\xfe\x00").decode(), id="not-utf8"),
+])
+async def test_hostile_continuation_tokens_are_a_400(app_env, continuation):
+    got, payload, _ = await invoke("get_findings", request("GET", "findings",
+                                                           params={"continuation": continuation}))
+    assert_error(got, payload, 400, "invalid_continuation")
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("registry.yaml", 'partner:\n  partner_id: "1234567"\n  name: ' + "1" * 5000 + "\n"),
+    ("registry.json", '{"partner": {"partner_id": ' + "1" * 5000 + "}}"),
+    ("registry.json", '{"partner": ' + "[" * 3000 + "]" * 3000 + "}"),
+])
+async def test_a_hostile_registry_is_a_503_configuration_error(app_env, monkeypatch, tmp_path, name, text):
+    import pal_audit.service as service
+
+    (tmp_path / name).write_text(text)
+    monkeypatch.setenv("PAL_AUDIT_REGISTRY", str(tmp_path / name))
+    service._registry_cache.clear()
+    for handler, req in (("post_scans", request("POST", "scans")),
+                         ("get_findings", request("GET", "findings", params={"tenant_id": FABRIKAM}))):
+        status, body, _ = await invoke(handler, req)
+        assert_error(status, body, 503, "configuration_error")
+        assert "line 1" in body["error"]["message"] or "line 3" in body["error"]["message"]
+
+
+async def test_error_messages_echo_no_terminal_control(app_env):
+    for hostile in ("open\x1b]8;;https://e/\x1b\\", "x\x1b[2J\u202e", "\x9b2J"):
+        resp = await call("get_findings")(request("GET", "findings", params={"status": hostile}))
+        body = resp.get_body()
+        assert resp.status_code == 400 and json.loads(body)["error"]["code"] == "invalid_parameter"
+        assert body.isascii() and b"\x1b" not in body           # JSON escapes them: \u001b
+
+
+@pytest.mark.parametrize("value", ["9" * 5000, "١٢", "12\x1b[2J", "-1"])
+async def test_a_hostile_setting_is_a_503_naming_it(app_env, monkeypatch, value):
+    monkeypatch.setenv("PAL_AUDIT_CONCURRENCY", value)
+    status, body, _ = await invoke("get_findings", request("GET", "findings"))
+    assert_error(status, body, 503, "configuration_error")
+    assert "PAL_AUDIT_CONCURRENCY" in body["error"]["message"] and len(body["error"]["message"]) < 300

@@ -13,6 +13,8 @@ from pal_audit import model
 from pal_audit.clouds import KNOWN_CLOUDS
 from pal_audit.registry import RegistryError, load_registry, parse_registry
 
+TEST_CA_PEM = (Path(__file__).parent / "registries" / "test-ca.crt").read_text()
+
 VALID = Path(__file__).parent / "registries" / "valid.yaml"
 SECRET = "s3cr3t-VALUE-never-printed"
 ENV = {"OPS_APP_SECRET": SECRET, "CERT_APP_PEM": "-----BEGIN PRIVATE KEY-----", "CERT_APP_PASSWORD": "pw"}
@@ -199,7 +201,7 @@ def test_every_cross_reference_error_is_reported(tmp_path: Path) -> None:
 
 
 def test_custom_cloud_ca_bundle_is_relative_to_the_registry(tmp_path: Path) -> None:
-    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    (tmp_path / "ca.pem").write_text(TEST_CA_PEM)   # a real CA certificate: bundles are checked
     doc = valid_doc()
     doc["cloud"] = {"arm": "https://127.0.0.1:8443/", "authority": "https://127.0.0.1:8443",
                     "audience": "https://management.azure.com/", "ca_bundle": "ca.pem"}

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from pal_audit.model import FindingChange, Severity, Transition
+from pal_audit.textsafe import multi_line, one_line
 
 PORTAL = "https://portal.azure.com/"
 
@@ -87,12 +88,14 @@ def item_from_fields(f: Mapping[str, Any], *, mask: bool) -> AlertItem:
         transition=Transition(f["Transition"]),
         severity=Severity(f["Severity"]),
         check_id=str(f["CheckId"]),
-        title=str(f["Title"]),
-        tenant=mask_tenant_id(tid) if mask else tid,
-        identity=str(f["Identity"]),
-        principal_id=_scrub(str(f["PrincipalId"]), tid, mask),
-        detail=_scrub(str(f["Detail"]), tid, mask),
-        remediation=_scrub(str(f["Remediation"]), tid, mask),
+        # Names in these texts come from Azure and the registry: no control characters reach a
+        # mail's text part or a terminal showing a preview.
+        title=one_line(str(f["Title"])),
+        tenant=mask_tenant_id(tid) if mask else one_line(tid),
+        identity=one_line(str(f["Identity"])),
+        principal_id=one_line(_scrub(str(f["PrincipalId"]), tid, mask)),
+        detail=multi_line(_scrub(str(f["Detail"]), tid, mask)),
+        remediation=multi_line(_scrub(str(f["Remediation"]), tid, mask)),
         portal_url=portal_url(str(f["CheckId"]), tid, str(f.get("Qualifier") or ""), masked=mask),
         run_id=str(f["RunId"]),
         at=f["At"],

@@ -13,6 +13,7 @@ _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _IDENTITY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _PARTNER_ID = re.compile(r"^[0-9]{4,10}$")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _guid(value: Any) -> str:
@@ -49,7 +50,8 @@ def _iso_date(value: Any) -> Any:
         raise PydanticCustomError("date", "expected a date YYYY-MM-DD, not a date and time")
     if isinstance(value, date):
         return value
-    if isinstance(value, str):
+    # date.fromisoformat also takes 20990331 and 2099-W13-3: only the one form people read alike.
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
         try:
             return date.fromisoformat(value.strip())
         except ValueError:

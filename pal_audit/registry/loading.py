@@ -17,12 +17,18 @@ from pal_audit.registry.shape_errors import shape_problem
 from pal_audit.registry.yaml_source import read_document
 
 _OPTIONAL_SECTIONS = ("cloud", "policy", "suppressions")
+MAX_PROBLEMS = 50       # problems listed per registry
 
 
 def _build(data: Any, *, source: str, base_dir: Path, node: Any,
            env: Mapping[str, str] | None, check_secrets: bool) -> Registry:
     def fail(problems: list[tuple[Loc, str]]) -> RegistryError:
-        return RegistryError([format_problem(source, loc, msg, node) for loc, msg in problems])
+        # A broken 5,000-tenant registry must not print 5,000 lines: the first ones show the pattern.
+        lines = [format_problem(source, loc, msg, node) for loc, msg in problems[:MAX_PROBLEMS]]
+        if len(problems) > MAX_PROBLEMS:
+            lines.append(f"{source}: … and {len(problems) - MAX_PROBLEMS:,} more problems "
+                         f"(only the first {MAX_PROBLEMS} are listed)")
+        return RegistryError(lines)
 
     if data is None:
         raise fail([((), "the file is empty; expected a mapping with partner, identities and tenants")])

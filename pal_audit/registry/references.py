@@ -9,6 +9,15 @@ from typing import Any
 from pal_audit.registry.errors import Loc
 from pal_audit.registry.schema import TENANT_LEVEL_CHECKS, Registry, used_identities
 
+MAX_HINTS = 20          # "did you mean" suggestions computed per registry
+MAX_LISTED = 10         # names listed in one message
+
+
+def bounded_list(names: list[str], limit: int = MAX_LISTED) -> str:
+    """"a, b, c" or "a, b, c … and 4,997 more": one message stays short whatever the registry holds."""
+    shown = ", ".join(names[:limit])
+    return shown + (f" … and {len(names) - limit:,} more" if len(names) > limit else "")
+
 
 def cross_problems(reg: Registry, env: Mapping[str, str], check_secrets: bool) -> list[tuple[Loc, str]]:
     problems: list[tuple[Loc, str]] = []
@@ -30,10 +39,16 @@ def cross_problems(reg: Registry, env: Mapping[str, str], check_secrets: bool) -
         if ident.kind == "service_principal" and ident.client_id is None:
             add((("identities", name), "missing required key 'client_id' (the app's client id, a GUID)"))
 
+    hints_left = [MAX_HINTS]
+
     def unknown_identity(ref: str) -> str:
-        hint = difflib.get_close_matches(ref, defined, n=1)
+        # difflib over every defined name for every bad reference is quadratic: hint the first few.
+        hint: list[str] = []
+        if hints_left[0] > 0:
+            hints_left[0] -= 1
+            hint = difflib.get_close_matches(ref, defined, n=1)
         return f"unknown identity {ref!r}" + (f"; did you mean {hint[0]!r}?" if hint else
-                                             f" (defined: {', '.join(defined)})")
+                                             f" (defined: {bounded_list(defined)})")
 
     first_seen: dict[str, int] = {}
     for ti, t in enumerate(reg.tenants):
