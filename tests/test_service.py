@@ -302,3 +302,93 @@ async def test_closing_the_cli_sink_early_finishes_its_run_and_frees_its_tenants
     assert done + failed == 10 and failed >= 8                  # eight given back, Coho may be a ninth
     await call("nightly_audit")(TimerRequest(past_due=False))
     assert len(QueueHost(app_env).bodies()) == 10
+
+
+# ---------------------------------------------------------------- run counters under redelivery
+
+
+async def scan_json(run_id: str) -> dict:
+    """GET /api/scans/{run_id}, as an operator reads it."""
+    req = func.HttpRequest("GET", f"https://pal.example.net/api/scans/{run_id}", body=b"",
+                           route_params={"run_id": run_id})
+    resp = await call("get_scan")(req)
+    assert resp.status_code == 200, resp.get_body()
+    return json.loads(resp.get_body())
+
+
+async def test_each_message_delivered_twice_at_once_counts_every_transition_once(app_env, monkeypatch):
+    from pal_audit.store.findings import FindingsTable
+    from pal_audit.store.runs import RunsTable
+
+    # The race that loses counts: both deliveries read the findings before either commits; one
+    # commits every transition, the other finds nothing left to do and finishes the tenant first.
+    commit, finish = FindingsTable._commit, RunsTable.finish_tenant
+    arrived: dict[str, int] = {}
+
+    async def both_read_first(self, writes, *args, **kwargs):
+        if writes:
+            tid = writes[0].row.finding.tenant_id
+            arrived[tid] = arrived.get(tid, 0) + 1
+            for _ in range(200):
+                if arrived[tid] >= 2:
+                    break
+                await asyncio.sleep(0.01)
+        return await commit(self, writes, *args, **kwargs)
+
+    async def committer_finishes_last(self, run_id, tenant_id, *, changes, **kwargs):
+        changes = list(changes)
+        if changes:
+            await asyncio.sleep(0.3)
+        return await finish(self, run_id, tenant_id, changes=changes, **kwargs)
+
+    monkeypatch.setattr(FindingsTable, "_commit", both_read_first)
+    monkeypatch.setattr(RunsTable, "finish_tenant", committer_finishes_last)
+    host = QueueHost(app_env)
+    await call("nightly_audit")(TimerRequest(past_due=False))
+    messages = list(host.queue.receive_messages(max_messages=32, visibility_timeout=600))
+    run_id = json.loads(messages[0].content)["run_id"]
+    audit_tenant = call("audit_tenant")
+    for m in messages:          # the host hands one message to two workers at the same moment
+        body = m.content.encode()
+        await asyncio.gather(audit_tenant(func.QueueMessage(id=m.id, body=body)),
+                             audit_tenant(func.QueueMessage(id=m.id, body=body)))
+    scan = await scan_json(run_id)
+    assert scan["status"] == "completed" and scan["tenants"]["pending"] == 0
+    assert scan["transitions"]["NEW"] == 15
+    assert Counter(statuses(app_env).values()) == {"open": 15, "suppressed": 1}
+
+
+async def test_storage_lost_after_the_findings_commit_still_counts_the_redelivered_tenants(
+        disk_azurite, armsim_cloud, monkeypatch, alerts):
+    from pal_audit.store import StoreUnavailable
+    from pal_audit.store.tenant_status import TenantStatusTable
+
+    storage = disk_azurite.connection_string
+    set_app_env(monkeypatch, storage, armsim_cloud)
+    host = QueueHost(storage)
+    record = TenantStatusTable.record
+    lost: set[str] = set()
+
+    async def outage_after_the_findings(self, snapshot, run_id, **kw):
+        if snapshot.tenant_id not in lost:      # first delivery of every tenant: storage goes away
+            lost.add(snapshot.tenant_id)
+            disk_azurite.stop()
+        return await record(self, snapshot, run_id, **kw)
+
+    monkeypatch.setattr(TenantStatusTable, "record", outage_after_the_findings)
+    await call("nightly_audit")(TimerRequest(past_due=False))
+    messages = list(host.queue.receive_messages(max_messages=32, visibility_timeout=600))
+    run_id = json.loads(messages[0].content)["run_id"]
+    for m in messages * 2:                      # each fails once, then the redelivery succeeds
+        if not disk_azurite.running:
+            disk_azurite.start()
+        try:
+            await call("audit_tenant")(func.QueueMessage(id=m.id, body=m.content.encode()))
+        except StoreUnavailable:
+            continue
+    if not disk_azurite.running:
+        disk_azurite.start()
+    scan = await scan_json(run_id)
+    assert scan["status"] == "completed" and scan["tenants"]["pending"] == 0
+    assert Counter(statuses(storage).values()) == {"open": 15, "suppressed": 1}
+    assert scan["transitions"]["NEW"] == 15

@@ -158,10 +158,17 @@ class RunsTable:
         return header, row
 
     async def finish_tenant(self, run_id: str, tenant_id: str, *, ok: bool, changes: Iterable[FindingChange],
-                            error: str | None, at: datetime, max_attempts: int = 60) -> FinishOutcome:
-        counts: dict[str, int] = {}
-        for c in changes:
-            counts[c.transition.value] = counts.get(c.transition.value, 0) + 1
+                            error: str | None, at: datetime, transitions: Mapping[str, int] | None = None,
+                            max_attempts: int = 60) -> FinishOutcome:
+        """Mark the tenant done/failed in the run and add its transitions to the run's counts, once.
+
+        `transitions` are the run's transitions in this tenant as stored (FindingsTable.apply_tenant),
+        exact however often the message was delivered; without them, `changes` are counted.
+        """
+        counts: dict[str, int] = dict(transitions) if transitions is not None else {}
+        if transitions is None:
+            for c in changes:
+                counts[c.transition.value] = counts.get(c.transition.value, 0) + 1
         for attempt in range(max_attempts):
             header_e, row_e = await self._pair(run_id, tenant_id)
             if header_e is None or row_e is None:
