@@ -525,3 +525,20 @@ async def test_a_run_starting_right_now_still_holds_its_tenants(app_env, monkeyp
     await call("nightly_audit")(TimerRequest(past_due=False))
     assert json.loads(nested[0].get_body())["queued"] == 0
     assert len(host.bodies()) == 10
+
+
+def test_a_cli_scan_names_the_tenants_it_could_not_store(app_env, armsim_cloud):
+    """Tenants a live Functions run holds are audited but not stored: stderr and the report say so."""
+    import os
+    import subprocess
+    import sys
+
+    asyncio.run(call("nightly_audit")(TimerRequest(past_due=False)))      # queued, not yet audited
+    held = json.loads(QueueHost(app_env).bodies()[0])["run_id"]
+    cmd = [sys.executable, "-c", "from pal_audit.cli import main; main()", *_scan_cmd(armsim_cloud)]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ), timeout=120)
+    assert out.returncode == 3, out.stderr
+    notice = [line for line in out.stderr.splitlines() if "not stored" in line]
+    assert len(notice) == 1 and "10 tenant(s)" in notice[0] and held in notice[0] and MARGIE in notice[0]
+    tenants = json.loads(out.stdout)["tenants"]
+    assert len(tenants) == 10 and all(t["stored"] is False and held in t["not_stored"] for t in tenants)
