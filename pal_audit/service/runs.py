@@ -72,7 +72,7 @@ async def start_run(store: Store, registry: Registry, trigger: str, tenant_ids: 
 
     limit = asyncio.Semaphore(_SEND_CONCURRENCY)
     claimed: list[str] = []             # ours: given back if anything fails before they are queued
-    recorded: set[str] = set()
+    recorded = False                    # the run's header may exist from here on
     sent: set[str] = set()
 
     async def claim(tid: str) -> tuple[str, str | None]:
@@ -96,7 +96,7 @@ async def start_run(store: Store, registry: Registry, trigger: str, tenant_ids: 
             return StartResult(None, (), skipped)
         await _finish_in_dead_runs(store, run_id, {t: taken_over[t] for t in queued if t in taken_over},
                                    now, hooks)
-        recorded.add(run_id)        # from here on its header may exist
+        recorded = True
         await store.runs.create(run_id, trigger, queued, skipped=len(skipped), at=now,
                                 owner=None if enqueue else this_process(),
                                 enqueued=False if enqueue else None)
@@ -111,7 +111,7 @@ async def start_run(store: Store, registry: Registry, trigger: str, tenant_ids: 
         held = await abandon_tenants(store, registry, run_id, unsent, hooks=hooks,
                                      why=f"the run could not queue this tenant ({type(exc).__name__}); it "
                                          "was not audited in this run and the next run audits it")
-        if enqueue and not held and run_id in recorded:
+        if enqueue and not held and recorded:
             # every tenant is on the queue or given back: the run is live, not dead
             with contextlib.suppress(Exception):
                 await store.runs.mark_enqueued(run_id)
