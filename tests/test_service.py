@@ -542,3 +542,51 @@ def test_a_cli_scan_names_the_tenants_it_could_not_store(app_env, armsim_cloud):
     assert len(notice) == 1 and "10 tenant(s)" in notice[0] and held in notice[0] and MARGIE in notice[0]
     tenants = json.loads(out.stdout)["tenants"]
     assert len(tenants) == 10 and all(t["stored"] is False and held in t["not_stored"] for t in tenants)
+
+
+# The first tenant whose findings commit produced transitions: storage dies right after that commit,
+# before the tenant is finished in its run.
+_CLI_KILLS_STORAGE_AFTER_COMMIT = """
+import os, signal, sys
+from pal_audit.store.findings import FindingsTable
+from pal_audit.cli import main
+
+apply = FindingsTable.apply_tenant
+async def then_storage_dies(*args, **kwargs):
+    written = await apply(*args, **kwargs)
+    if written.committed:
+        os.kill(int(os.environ["AZURITE_PID"]), signal.SIGTERM)
+    return written
+FindingsTable.apply_tenant = then_storage_dies
+sys.argv[1:] = {argv!r}
+main()
+"""
+
+
+def test_transitions_committed_by_a_scan_that_died_still_count_once(disk_azurite, armsim_cloud, monkeypatch):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    storage = disk_azurite.connection_string
+    set_app_env(monkeypatch, storage, armsim_cloud)
+    env = {**os.environ, "AZURITE_PID": str(disk_azurite._proc.pid)}
+    script = _CLI_KILLS_STORAGE_AFTER_COMMIT.format(argv=_scan_cmd(armsim_cloud))
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+    for _ in range(100):
+        if disk_azurite._proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    disk_azurite.start()
+    new_before = sum(1 for r in table_rows(storage, "PalFindings") if r["status"] == "open")
+    assert new_before > 0                   # the dead scan committed some NEW findings
+
+    cmd = [sys.executable, "-c", "from pal_audit.cli import main; main()", *_scan_cmd(armsim_cloud)]
+    rerun = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ), timeout=120)
+    assert rerun.returncode == 3, rerun.stderr
+    runs = [r for r in table_rows(storage, "PalRuns") if r["RowKey"] == "run"]
+    assert [r["status"] for r in runs] == ["completed", "completed"]
+    assert Counter(statuses(storage).values()) == {"open": 15, "suppressed": 1}
+    assert [r["transitions_new"].value for r in runs] == [new_before, 15 - new_before]

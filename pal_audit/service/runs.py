@@ -132,8 +132,10 @@ async def _finish_in_dead_runs(store: Store, run_id: str, taken: dict[str, tuple
     async def finish(tid: str, holder: str, why: str) -> None:
         try:
             async with limit:
+                # what the dead run committed before it died still counts, in that run
+                counts = await store.findings.run_transitions(tid, holder)
                 fin = await store.runs.finish_tenant(
-                    holder, tid, ok=False, changes=(), at=now,
+                    holder, tid, ok=False, changes=(), at=now, transitions=counts,
                     error=f"unexpected: not audited in this run: {why}; run {run_id} took the tenant over")
             if fin.completed_now:
                 await _notify_completed(store, holder, hooks)

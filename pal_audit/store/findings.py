@@ -112,6 +112,10 @@ class FindingsTable:
     async def read_tenant(self, tenant_id: str) -> dict[str, Row]:
         return (await self._read_marked(tenant_id))[0]
 
+    async def run_transitions(self, tenant_id: str, run_id: str) -> dict[str, int]:
+        """The transitions `run_id` made in this tenant, as its findings record them."""
+        return _run_transitions((await self._read_marked(tenant_id))[1], run_id)
+
     async def _read_marked(self, tenant_id: str) -> tuple[dict[str, Row], dict[str, ChangeMark]]:
         rows: dict[str, Row] = {}
         marks: dict[str, ChangeMark] = {}
