@@ -19,8 +19,13 @@ POISON_QUEUE = "pal-audit-tenants-poison"       # importing the store here would
 
 
 @app.timer_trigger(schedule="%PAL_AUDIT_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
+# A run that could not be started (storage down while queuing) fails the invocation; the host
+# retries it after the dead run's grace (pal_audit/service/liveness.py), and the retry takes over
+# the tenants that run still claims.
+@app.retry(strategy="fixed_delay", max_retry_count="3", delay_interval="00:02:00")
 async def nightly_audit(timer: func.TimerRequest) -> None:
-    """Create a run and queue one message per tenant; never audits inline."""
+    """Create a run and queue one message per tenant; never audits inline. Fails (raises) when
+    the run cannot be started, so the host records and retries it."""
     from pal_audit.service import open_context, run_nightly
 
     if timer.past_due:

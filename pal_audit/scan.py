@@ -41,9 +41,15 @@ async def run_scan(registry: Registry, *, cloud: Cloud | None = None, concurrenc
         async with Auditor(registry, cloud=cloud, concurrency=concurrency,
                            unit_budget_seconds=unit_budget_seconds) as auditor:
             async for result in auditor.audit_tenants(progress=progress):
+                row = tenant_row(result)
                 if sink is not None:
                     await sink(report.run_id, result)
-                report.tenants.append(tenant_row(result))
+                    holder = getattr(sink, "not_stored", {}).get(result.snapshot.tenant_id)
+                    if holder:      # the report says so too: a stored scan is never silently short
+                        from pal_audit.service.cli_sink import not_stored_reason
+
+                        row["stored"], row["not_stored"] = False, not_stored_reason(holder)
+                report.tenants.append(row)
                 report.findings.extend(result.findings)
     finally:
         # An interrupted scan (Ctrl-C, a crash) must hand back the tenants its run claimed.

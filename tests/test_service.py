@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
+from datetime import timedelta
 
 import azure.functions as func
 import pytest
@@ -302,3 +303,290 @@ async def test_closing_the_cli_sink_early_finishes_its_run_and_frees_its_tenants
     assert done + failed == 10 and failed >= 8                  # eight given back, Coho may be a ninth
     await call("nightly_audit")(TimerRequest(past_due=False))
     assert len(QueueHost(app_env).bodies()) == 10
+
+
+# ---------------------------------------------------------------- run counters under redelivery
+
+
+async def scan_json(run_id: str) -> dict:
+    """GET /api/scans/{run_id}, as an operator reads it."""
+    req = func.HttpRequest("GET", f"https://pal.example.net/api/scans/{run_id}", body=b"",
+                           route_params={"run_id": run_id})
+    resp = await call("get_scan")(req)
+    assert resp.status_code == 200, resp.get_body()
+    return json.loads(resp.get_body())
+
+
+async def test_each_message_delivered_twice_at_once_counts_every_transition_once(app_env, monkeypatch):
+    from pal_audit.store.findings import FindingsTable
+    from pal_audit.store.runs import RunsTable
+
+    # The race that loses counts: both deliveries read the findings before either commits; one
+    # commits every transition, the other finds nothing left to do and finishes the tenant first.
+    commit, finish = FindingsTable._commit, RunsTable.finish_tenant
+    arrived: dict[str, int] = {}
+
+    async def both_read_first(self, writes, *args, **kwargs):
+        if writes:
+            tid = writes[0].row.finding.tenant_id
+            arrived[tid] = arrived.get(tid, 0) + 1
+            for _ in range(200):
+                if arrived[tid] >= 2:
+                    break
+                await asyncio.sleep(0.01)
+        return await commit(self, writes, *args, **kwargs)
+
+    async def committer_finishes_last(self, run_id, tenant_id, *, changes, **kwargs):
+        changes = list(changes)
+        if changes:
+            await asyncio.sleep(0.3)
+        return await finish(self, run_id, tenant_id, changes=changes, **kwargs)
+
+    monkeypatch.setattr(FindingsTable, "_commit", both_read_first)
+    monkeypatch.setattr(RunsTable, "finish_tenant", committer_finishes_last)
+    host = QueueHost(app_env)
+    await call("nightly_audit")(TimerRequest(past_due=False))
+    messages = list(host.queue.receive_messages(max_messages=32, visibility_timeout=600))
+    run_id = json.loads(messages[0].content)["run_id"]
+    audit_tenant = call("audit_tenant")
+    for m in messages:          # the host hands one message to two workers at the same moment
+        body = m.content.encode()
+        await asyncio.gather(audit_tenant(func.QueueMessage(id=m.id, body=body)),
+                             audit_tenant(func.QueueMessage(id=m.id, body=body)))
+    scan = await scan_json(run_id)
+    assert scan["status"] == "completed" and scan["tenants"]["pending"] == 0
+    assert scan["transitions"]["NEW"] == 15
+    assert Counter(statuses(app_env).values()) == {"open": 15, "suppressed": 1}
+
+
+async def test_storage_lost_after_the_findings_commit_still_counts_the_redelivered_tenants(
+        disk_azurite, armsim_cloud, monkeypatch, alerts):
+    from pal_audit.store import StoreUnavailable
+    from pal_audit.store.tenant_status import TenantStatusTable
+
+    storage = disk_azurite.connection_string
+    set_app_env(monkeypatch, storage, armsim_cloud)
+    host = QueueHost(storage)
+    record = TenantStatusTable.record
+    lost: set[str] = set()
+
+    async def outage_after_the_findings(self, snapshot, run_id, **kw):
+        if snapshot.tenant_id not in lost:      # first delivery of every tenant: storage goes away
+            lost.add(snapshot.tenant_id)
+            disk_azurite.stop()
+        return await record(self, snapshot, run_id, **kw)
+
+    monkeypatch.setattr(TenantStatusTable, "record", outage_after_the_findings)
+    await call("nightly_audit")(TimerRequest(past_due=False))
+    messages = list(host.queue.receive_messages(max_messages=32, visibility_timeout=600))
+    run_id = json.loads(messages[0].content)["run_id"]
+    for m in messages * 2:                      # each fails once, then the redelivery succeeds
+        if not disk_azurite.running:
+            disk_azurite.start()
+        try:
+            await call("audit_tenant")(func.QueueMessage(id=m.id, body=m.content.encode()))
+        except StoreUnavailable:
+            continue
+    if not disk_azurite.running:
+        disk_azurite.start()
+    scan = await scan_json(run_id)
+    assert scan["status"] == "completed" and scan["tenants"]["pending"] == 0
+    assert Counter(statuses(storage).values()) == {"open": 15, "suppressed": 1}
+    assert scan["transitions"]["NEW"] == 15
+
+
+# ---------------------------------------------------------------- storage lost under a CLI scan
+
+# `pal-audit scan --store tables` whose storage dies (SIGTERM to Azurite, by pid) once the first
+# tenant is stored: the sink's write is wrapped, everything else is the real command line.
+_CLI_KILLS_STORAGE = """
+import os, signal, sys
+import pal_audit.service.cli_sink as cli_sink
+from pal_audit.cli import main
+
+store = cli_sink.store_tenant_result
+async def then_storage_dies(*args, **kwargs):
+    outcome = await store(*args, **kwargs)
+    os.kill(int(os.environ["AZURITE_PID"]), signal.SIGTERM)
+    return outcome
+cli_sink.store_tenant_result = then_storage_dies
+sys.argv[1:] = {argv!r}
+main()
+"""
+
+
+def _scan_cmd(armsim_cloud) -> list[str]:
+    return ["scan", "--registry", str(EXAMPLES / "registry.yaml"), "--cloud", str(armsim_cloud),
+            "--store", "tables", "--format", "json"]
+
+
+def test_storage_dying_under_a_cli_scan_gives_one_line_and_the_rerun_stores_every_tenant(
+        disk_azurite, armsim_cloud, monkeypatch):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    storage = disk_azurite.connection_string
+    set_app_env(monkeypatch, storage, armsim_cloud)
+    env = {**os.environ, "AZURITE_PID": str(disk_azurite._proc.pid)}
+    script = _CLI_KILLS_STORAGE.format(argv=_scan_cmd(armsim_cloud))
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    lines = out.stderr.strip().splitlines()
+    assert out.returncode == 2, out.stderr
+    assert "Traceback" not in out.stderr and len(lines) <= 3, out.stderr
+    assert any("storage" in line and "rerun" in line for line in lines), out.stderr
+
+    for _ in range(100):                    # the SIGTERM'd Azurite has exited: start it again
+        if disk_azurite._proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    disk_azurite.start()
+    first_run = next(r["PartitionKey"] for r in table_rows(storage, "PalRuns") if r["RowKey"] == "run")
+    assert len(claims(storage)) == 9        # storage was gone: the dead scan could not hand them back
+
+    cmd = [sys.executable, "-c", "from pal_audit.cli import main; main()", *_scan_cmd(armsim_cloud)]
+    rerun = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ), timeout=120)
+    assert rerun.returncode == 3, rerun.stderr              # Coho cannot be audited: incomplete
+    report = json.loads(rerun.stdout)
+    assert [t for t in report["tenants"] if t.get("stored") is False] == []
+    second = run_header(storage, report["run"]["run_id"])
+    assert (second["status"], second["tenants_total"].value) == ("completed", 10)
+    assert claims(storage) == {}
+    first = run_header(storage, first_run)                 # the dead run completes: 1 stored, 9 failed
+    assert (first["status"], first["tenants_done"].value + first["tenants_failed"].value) == ("completed", 10)
+    assert Counter(statuses(storage).values()) == {"open": 15, "suppressed": 1}
+
+
+# ---------------------------------------------------------------- storage lost while the timer queues
+
+
+def backdate_run(storage: str, run_id: str, by: timedelta) -> None:
+    """Time passes: the run started `by` earlier than it did."""
+    from azure.data.tables import TableClient, UpdateMode
+
+    client = TableClient.from_connection_string(storage, "PalRuns")
+    header = client.get_entity(run_id, "run")
+    client.update_entity({"PartitionKey": run_id, "RowKey": "run", "started": header["started"] - by},
+                         mode=UpdateMode.MERGE)
+
+
+async def test_a_run_whose_messages_could_not_be_queued_is_not_reused(disk_azurite, armsim_cloud,
+                                                                       monkeypatch, alerts, caplog):
+    from pal_audit.store import StoreUnavailable
+    from pal_audit.store.queues import TenantQueue
+
+    storage = disk_azurite.connection_string
+    set_app_env(monkeypatch, storage, armsim_cloud)
+    send = TenantQueue.send
+
+    async def storage_blips(self, message):
+        disk_azurite.stop()
+        await send(self, message)
+
+    monkeypatch.setattr(TenantQueue, "send", storage_blips)
+    with pytest.raises(StoreUnavailable):               # the timer fails: the host logs and retries it
+        await call("nightly_audit")(TimerRequest(past_due=False))
+    assert "Traceback" not in caplog.text
+    disk_azurite.start()
+    monkeypatch.setattr(TenantQueue, "send", send)
+    host = QueueHost(storage)
+    dead = next(r["PartitionKey"] for r in table_rows(storage, "PalRuns") if r["RowKey"] == "run")
+    assert host.bodies() == [] and set(claims(storage).values()) == {dead}
+
+    backdate_run(storage, dead, timedelta(minutes=2))    # the timer's retry, two minutes later
+    req = func.HttpRequest("POST", "https://pal.example.net/api/scans", body=b"{}")
+    resp = await call("post_scans")(req)
+    body = json.loads(resp.get_body())
+    assert resp.status_code == 202 and body["queued"] == 10 and body["run_id"] != dead
+    header = run_header(storage, dead)
+    assert (header["status"], header["tenants_failed"].value) == ("completed", 10)
+    assert all(r["error"].startswith("unexpected: not audited in this run")
+               for r in table_rows(storage, "PalRuns") if r["PartitionKey"] == dead and r["RowKey"] != "run")
+    assert await host.drain(call("audit_tenant")) == 10 and host.failures == []
+    assert run_header(storage, body["run_id"])["status"] == "completed" and claims(storage) == {}
+    await call("nightly_audit")(TimerRequest(past_due=False))   # and the next timer queues all again
+    assert len(host.bodies()) == 10
+
+
+async def test_a_run_starting_right_now_still_holds_its_tenants(app_env, monkeypatch):
+    """The other side of taking over: a run still sending its messages is not dead."""
+    from pal_audit.store.queues import TenantQueue
+
+    host, send, nested = QueueHost(app_env), TenantQueue.send, []
+
+    async def a_rescan_arrives_mid_send(self, message):
+        if not nested:
+            nested.append(await call("post_scans")(
+                func.HttpRequest("POST", "https://pal.example.net/api/scans", body=b"{}")))
+        await send(self, message)
+
+    monkeypatch.setattr(TenantQueue, "send", a_rescan_arrives_mid_send)
+    await call("nightly_audit")(TimerRequest(past_due=False))
+    assert json.loads(nested[0].get_body())["queued"] == 0
+    assert len(host.bodies()) == 10
+
+
+def test_a_cli_scan_names_the_tenants_it_could_not_store(app_env, armsim_cloud):
+    """Tenants a live Functions run holds are audited but not stored: stderr and the report say so."""
+    import os
+    import subprocess
+    import sys
+
+    asyncio.run(call("nightly_audit")(TimerRequest(past_due=False)))      # queued, not yet audited
+    held = json.loads(QueueHost(app_env).bodies()[0])["run_id"]
+    cmd = [sys.executable, "-c", "from pal_audit.cli import main; main()", *_scan_cmd(armsim_cloud)]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ), timeout=120)
+    assert out.returncode == 3, out.stderr
+    notice = [line for line in out.stderr.splitlines() if "not stored" in line]
+    assert len(notice) == 1 and "10 tenant(s)" in notice[0] and held in notice[0] and MARGIE in notice[0]
+    tenants = json.loads(out.stdout)["tenants"]
+    assert len(tenants) == 10 and all(t["stored"] is False and held in t["not_stored"] for t in tenants)
+
+
+# The first tenant whose findings commit produced transitions: storage dies right after that commit,
+# before the tenant is finished in its run.
+_CLI_KILLS_STORAGE_AFTER_COMMIT = """
+import os, signal, sys
+from pal_audit.store.findings import FindingsTable
+from pal_audit.cli import main
+
+apply = FindingsTable.apply_tenant
+async def then_storage_dies(*args, **kwargs):
+    written = await apply(*args, **kwargs)
+    if written.committed:
+        os.kill(int(os.environ["AZURITE_PID"]), signal.SIGTERM)
+    return written
+FindingsTable.apply_tenant = then_storage_dies
+sys.argv[1:] = {argv!r}
+main()
+"""
+
+
+def test_transitions_committed_by_a_scan_that_died_still_count_once(disk_azurite, armsim_cloud, monkeypatch):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    storage = disk_azurite.connection_string
+    set_app_env(monkeypatch, storage, armsim_cloud)
+    env = {**os.environ, "AZURITE_PID": str(disk_azurite._proc.pid)}
+    script = _CLI_KILLS_STORAGE_AFTER_COMMIT.format(argv=_scan_cmd(armsim_cloud))
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+    for _ in range(100):
+        if disk_azurite._proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    disk_azurite.start()
+    new_before = sum(1 for r in table_rows(storage, "PalFindings") if r["status"] == "open")
+    assert new_before > 0                   # the dead scan committed some NEW findings
+
+    cmd = [sys.executable, "-c", "from pal_audit.cli import main; main()", *_scan_cmd(armsim_cloud)]
+    rerun = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ), timeout=120)
+    assert rerun.returncode == 3, rerun.stderr
+    runs = [r for r in table_rows(storage, "PalRuns") if r["RowKey"] == "run"]
+    assert [r["status"] for r in runs] == ["completed", "completed"]
+    assert Counter(statuses(storage).values()) == {"open": 15, "suppressed": 1}
+    assert [r["transitions_new"].value for r in runs] == [new_before, 15 - new_before]

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 
 from pal_audit.service.hooks import NO_HOOKS, Hooks
 from pal_audit.service.tenant import store_tenant_result
-from pal_audit.store import Store
+from pal_audit.store import Store, StoreUnavailable
+from pal_audit.store.tables import is_transport_failure
 
 if TYPE_CHECKING:
     from pal_audit.registry import Registry
@@ -37,9 +38,12 @@ async def abandon_tenants(store: Store, registry: Registry, run_id: str, tenant_
     if not tenant_ids:
         return []
     limit = asyncio.Semaphore(_CONCURRENCY)
+    down: list[BaseException] = []         # the first storage failure: no point trying the rest
 
     async def give_back(tid: str) -> str | None:
         async with limit:
+            if down:
+                return tid
             try:
                 run, state = await store.runs.tenant_state(run_id, tid)
                 if run is not None and state == "queued":
@@ -48,15 +52,34 @@ async def abandon_tenants(store: Store, registry: Registry, run_id: str, tenant_
                 else:
                     await store.status.release(tid, run_id)
                 return None
-            except Exception:
+            except Exception as exc:
+                if _storage_down(exc):
+                    down.append(exc)
+                    return tid
                 log.exception("run %s: could not give tenant %s back", run_id, tid)
             try:
                 await store.status.release(tid, run_id)
-            except Exception:
+            except Exception as exc:
+                if _storage_down(exc):
+                    down.append(exc)
                 return tid
             return None
 
-    held = [t for t in await asyncio.gather(*(give_back(t) for t in tenant_ids)) if t]
-    log.error("run %s: %d tenant(s) not audited (%s); given back%s", run_id, len(tenant_ids), why,
-              f", except {held}: held until their claims expire" if held else "")
+    held = sorted(t for t in await asyncio.gather(*(give_back(t) for t in tenant_ids)) if t)
+    if down:
+        log.error("run %s: storage unavailable (%s); %d of its %d unfinished tenant(s) stay claimed by it "
+                  "until a later run finds it dead and takes them over", run_id, _first_line(down[0]),
+                  len(held), len(tenant_ids))
+    else:
+        log.error("run %s: %d tenant(s) not audited (%s); given back%s", run_id, len(tenant_ids), why,
+                  f", except {held}: held until their claims expire" if held else "")
     return held
+
+
+def _storage_down(exc: BaseException) -> bool:
+    return isinstance(exc, StoreUnavailable) or is_transport_failure(exc)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0][:200] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

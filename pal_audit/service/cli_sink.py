@@ -8,6 +8,7 @@ completes and does not hold them from the next timer run.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,22 @@ from pal_audit.store import StorageConfig, Store
 if TYPE_CHECKING:
     from pal_audit.audit import Auditor, TenantResult
     from pal_audit.registry import Registry
+
+log = logging.getLogger("pal_audit.service")
+
+
+def not_stored_reason(holder: str) -> str:
+    """Why a tenant of a `--store tables` scan was audited but not stored (stderr and report)."""
+    return (f"not stored: unfinished run {holder} holds this tenant (it writes it, or a later run takes "
+            "it over once that run is known dead)")
+
+
+def warn_not_stored(not_stored: dict[str, str]) -> None:
+    """One stderr line: a rescan is never silently short."""
+    if not_stored:
+        runs = sorted(set(not_stored.values()))
+        log.warning("--store tables: %d tenant(s) audited but not stored, held by unfinished run(s) %s: %s",
+                    len(not_stored), ", ".join(runs), ", ".join(sorted(not_stored)))
 
 
 @dataclass(frozen=True)
@@ -44,6 +61,7 @@ async def scan_into_tables(registry: Registry, auditor: Auditor, store: Store,
     """
     await store.ensure_tables()
     start = await start_run(store, registry, trigger, tenant_ids, enqueue=False, hooks=hooks)
+    warn_not_stored(dict(start.skipped))
     queued = set(start.queued)
     results: list[TenantResult] = []
     outcomes: list[TenantOutcome] = []
@@ -104,6 +122,7 @@ class TableResultSink:
         self._store, self.run_id, self._registry_used = store, start.run_id, registry
         self._expected = set(registry.tenant_ids())
         self.queued, self.not_stored = frozenset(start.queued), dict(start.skipped)
+        warn_not_stored(self.not_stored)
         return store
 
     async def __call__(self, scan_run_id: str, result: TenantResult) -> None:

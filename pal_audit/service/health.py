@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pal_audit.service.runs import StartResult, start_run, utcnow
-from pal_audit.store import RunRecord, Store
+from pal_audit.store import RunRecord, Store, StoreError
 from pal_audit.store.findings import maybe_await
+from pal_audit.store.tables import is_transport_failure
 
 if TYPE_CHECKING:
     from pal_audit.service.context import AppContext
@@ -31,8 +32,11 @@ async def run_nightly(ctx: AppContext, *, now: datetime | None = None) -> StartR
             try:
                 _, success = await _last_runs(ctx.store, ctx.settings.stale_after_hours, now or utcnow())
                 await maybe_await(hooks.check_stale(success.finished if success else None))
-            except Exception:
-                log.exception("the stale-run check failed")
+            except Exception as exc:
+                if isinstance(exc, StoreError) or is_transport_failure(exc):     # the outage, once
+                    log.error("the stale-run check failed: storage unavailable (%s)", type(exc).__name__)
+                else:
+                    log.exception("the stale-run check failed")
 
 
 async def _last_runs(store: Store, stale_after_hours: int, now: datetime

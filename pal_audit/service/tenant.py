@@ -42,13 +42,15 @@ async def store_tenant_result(store: Store, run_id: str, result: TenantResult, *
     now = now or utcnow()
     snap = result.snapshot
     try:
-        changes = await store.findings.write_tenant(snap, result.findings, run_id, at=now,
+        written = await store.findings.apply_tenant(snap, result.findings, run_id, at=now,
                                                     on_changes=hooks.on_changes)
+        changes = written.committed
         await store.status.record(snap, run_id, at=now)
         if hooks.on_tenant_written is not None:
             await maybe_await(hooks.on_tenant_written(run_id, snap.tenant_id, changes))
         fin = await store.runs.finish_tenant(run_id, snap.tenant_id, ok=snap.fully_audited, changes=changes,
-                                             error=_error_summary(snap), at=now)
+                                             error=_error_summary(snap), at=now,
+                                             transitions=written.transitions)
         if fin.completed_now:
             await _notify_completed(store, run_id, hooks)
     except Exception as exc:

@@ -45,7 +45,10 @@ class Store:
 
         self.config = config
         options = {**DEFAULT_CLIENT_OPTIONS, **client_options}
-        queue_options = {**options, "message_encode_policy": TextBase64EncodePolicy(),
+        # The queue SDK has its own retry (15 s, then +3^n s: about a minute per failed send while
+        # storage is down); the same few seconds as the tables instead.
+        queue_options = {"initial_backoff": 1, "increment_base": 2, **options,
+                         "message_encode_policy": TextBase64EncodePolicy(),
                          "message_decode_policy": TextBase64DecodePolicy()}
         self._credential = None
         if config.connection_string:

@@ -5,13 +5,19 @@ A tenant's write is: read its partition, plan (pure, `lifecycle.plan`), hand the
 where every operation is conditional on the state it was planned from (create = must not exist,
 update = If-Match etag). If another invocation wrote in between, the transaction fails as a
 whole and the plan is recomputed from the fresh state, so no transition is produced twice.
+
+Each entity also records the run and transition of its last change (`changed_in_run`, `change`).
+The run's transition counts for a tenant are counted from those stored markers, not from what one
+call committed: a redelivered message whose first delivery committed the findings but died before
+finishing the tenant, or two deliveries of one message racing, still count every transition of
+the run exactly once (`TenantWrite.transitions`).
 """
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -39,8 +45,23 @@ def fit_finding(f: Finding) -> Finding:
     return replace(f, **trimmed)
 
 
-def to_entity(finding_id: str, row: Row) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ChangeMark:
+    """The run and transition of a finding's last change, as stored on its entity."""
+
+    run_id: str = ""
+    transition: str = ""
+
+
+@dataclass(frozen=True)
+class TenantWrite:
+    committed: list[FindingChange]          # the transitions this call committed
+    transitions: dict[str, int] = field(default_factory=dict)   # the run's, in this tenant, as stored
+
+
+def to_entity(finding_id: str, row: Row, mark: ChangeMark | None = None) -> dict[str, Any]:
     f = row.finding
+    mark = mark or ChangeMark()
     return entities.encode({
         "PartitionKey": f.tenant_id, "RowKey": finding_id,
         "check_id": f.check_id, "severity": str(f.severity), "tenant_id": f.tenant_id,
@@ -49,6 +70,7 @@ def to_entity(finding_id: str, row: Row) -> dict[str, Any]:
         "suppression": f.suppression, "first_seen": row.first_seen, "last_seen": row.last_seen,
         "resolved_at": row.resolved_at, "reopened_count": row.reopened_count,
         "last_run_id": row.last_run_id,
+        "changed_in_run": mark.run_id or None, "change": mark.transition or None,
     })
 
 
@@ -88,12 +110,22 @@ class FindingsTable:
         self.client = client        # azure.data.tables.aio.TableClient
 
     async def read_tenant(self, tenant_id: str) -> dict[str, Row]:
+        return (await self._read_marked(tenant_id))[0]
+
+    async def run_transitions(self, tenant_id: str, run_id: str) -> dict[str, int]:
+        """The transitions `run_id` made in this tenant, as its findings record them."""
+        return _run_transitions((await self._read_marked(tenant_id))[1], run_id)
+
+    async def _read_marked(self, tenant_id: str) -> tuple[dict[str, Row], dict[str, ChangeMark]]:
         rows: dict[str, Row] = {}
+        marks: dict[str, ChangeMark] = {}
         query = self.client.query_entities("PartitionKey eq @pk", parameters={"pk": tenant_id},
                                            results_per_page=1000)
         async for entity in query:
             rows[entity["RowKey"]] = from_entity(entity)
-        return rows
+            marks[entity["RowKey"]] = ChangeMark(entity.get("changed_in_run") or "",
+                                                 entity.get("change") or "")
+        return rows, marks
 
     async def query_page(self, filters: Mapping[str, str], *, page_size: int,
                          continuation: dict[str, str] | None = None) -> tuple[list[dict[str, Any]], Any]:
@@ -115,32 +147,47 @@ class FindingsTable:
                            at: datetime, on_changes: OnChanges | None = None,
                            max_attempts: int = 6) -> list[FindingChange]:
         """Apply one tenant's audit; returns the transitions this call committed."""
+        written = await self.apply_tenant(snapshot, findings, run_id, at=at, on_changes=on_changes,
+                                          max_attempts=max_attempts)
+        return written.committed
+
+    async def apply_tenant(self, snapshot: TenantSnapshot, findings: Sequence[Finding], run_id: str, *,
+                           at: datetime, on_changes: OnChanges | None = None,
+                           max_attempts: int = 6) -> TenantWrite:
+        """Apply one tenant's audit: the transitions this call committed, and the run's transitions
+        in this tenant as stored (earlier deliveries of the same run included)."""
         detected = [fit_finding(f) for f in findings if f.tenant_id == snapshot.tenant_id]
         committed: list[FindingChange] = []
         for _ in range(max_attempts):
-            stored = await self.read_tenant(snapshot.tenant_id)
+            stored, marks = await self._read_marked(snapshot.tenant_id)
             writes = plan(snapshot, detected, stored, run_id, at)
             changes = [w.change for w in writes if w.change is not None]
             if changes and on_changes is not None:
                 await maybe_await(on_changes(changes))   # outbox first: a crash cannot lose an alert
             try:
-                await self._commit(writes, committed)
-                return committed
+                await self._commit(writes, committed, marks)
             except Exception as exc:
                 if not _is_conflict(exc):
                     raise
                 # Someone else wrote this tenant since we read it: plan again from what is there.
+                continue
+            return TenantWrite(committed, _run_transitions(marks, run_id))
         raise StoreConflict(f"findings of tenant {snapshot.tenant_id} kept changing under us "
                             f"({max_attempts} attempts)")
 
-    async def _commit(self, writes: list[Write], committed: list[FindingChange]) -> None:
+    async def _commit(self, writes: list[Write], committed: list[FindingChange],
+                      marks: dict[str, ChangeMark]) -> None:
+        """Commit the writes; `marks` becomes the stored change marks (a write without a
+        transition keeps its entity's mark)."""
         from azure.core import MatchConditions
         from azure.data.tables import UpdateMode
 
         ops: list[tuple[Any, ...]] = []
         by_key = {w.finding_id: w for w in writes}
+        planned = {w.finding_id: (ChangeMark(w.change.run_id, w.change.transition.value) if w.change
+                                  else marks.get(w.finding_id, ChangeMark())) for w in writes}
         for w in writes:
-            entity = to_entity(w.finding_id, w.row)
+            entity = to_entity(w.finding_id, w.row, planned[w.finding_id])
             if w.etag is None:
                 ops.append(("create", entity))
             else:
@@ -149,3 +196,12 @@ class FindingsTable:
         for batch in entities.chunk(ops):
             await self.client.submit_transaction(batch)
             committed.extend(c for op in batch if (c := by_key[op[1]["RowKey"]].change) is not None)
+            marks.update((op[1]["RowKey"], planned[op[1]["RowKey"]]) for op in batch)
+
+
+def _run_transitions(marks: dict[str, ChangeMark], run_id: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for mark in marks.values():
+        if mark.run_id == run_id and mark.transition:
+            counts[mark.transition] = counts.get(mark.transition, 0) + 1
+    return counts

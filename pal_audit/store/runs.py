@@ -56,6 +56,10 @@ class RunRecord:
     completion_notified: bool = False
     completion_retry: bool = False  # the completing call's hook failed: a redelivered message retries it
     etag: str | None = None
+    # How a later run tells this run is dead (see pal_audit/service/liveness.py). None: not recorded
+    # (older runs, and the partial header finish_tenant merges, which must not overwrite them).
+    owner: str | None = None        # "host:pid" of the process running a CLI run
+    enqueued: bool | None = None    # a queue run: False until every tenant's message was sent
 
     @property
     def completed(self) -> bool:
@@ -84,6 +88,7 @@ def _header_entity(r: RunRecord) -> dict[str, Any]:
         "tenants_done": r.done, "tenants_failed": r.failed, "tenants_skipped": r.skipped,
         **{f"transitions_{t.value.lower()}": r.transitions.get(t.value, 0) for t in Transition},
         "completion_notified": r.completion_notified, "completion_retry": r.completion_retry,
+        "owner": r.owner, "enqueued": r.enqueued,
     })
 
 
@@ -95,7 +100,8 @@ def _header(entity: Mapping[str, Any]) -> RunRecord:
         failed=e["tenants_failed"], skipped=e.get("tenants_skipped", 0),
         transitions={t.value: e.get(f"transitions_{t.value.lower()}", 0) for t in Transition},
         completion_notified=bool(e.get("completion_notified")),
-        completion_retry=bool(e.get("completion_retry")), etag=getattr(entity, "metadata", {}).get("etag"))
+        completion_retry=bool(e.get("completion_retry")), etag=getattr(entity, "metadata", {}).get("etag"),
+        owner=e.get("owner") or None, enqueued=e.get("enqueued"))
 
 
 def _tenant_row(run_id: str, tenant_id: str, state: str, **extra: Any) -> dict[str, Any]:
@@ -121,16 +127,23 @@ class RunsTable:
         self.client = client
 
     async def create(self, run_id: str, trigger: str, tenant_ids: Sequence[str], *, skipped: int,
-                     at: datetime) -> RunRecord:
+                     at: datetime, owner: str | None = None, enqueued: bool | None = None) -> RunRecord:
         """Progress rows first, header last: a run is visible only once it is whole."""
         rows = [("upsert", _tenant_row(run_id, tid, "queued")) for tid in tenant_ids]
         for batch in entities.chunk(rows):
             await self.client.submit_transaction(batch)
         record = RunRecord(run_id, trigger, "running" if tenant_ids else "completed", at,
                            None if tenant_ids else at, len(tenant_ids), 0, 0, skipped,
-                           completion_notified=not tenant_ids)
+                           completion_notified=not tenant_ids, owner=owner, enqueued=enqueued)
         await self.client.create_entity(_header_entity(record))
         return record
+
+    async def mark_enqueued(self, run_id: str) -> None:
+        """Every message of the run is on the queue: from now on it is live while its tenants are."""
+        from azure.data.tables import UpdateMode
+
+        await self.client.update_entity(entities.encode({"PartitionKey": run_id, "RowKey": HEADER,
+                                                         "enqueued": True}), mode=UpdateMode.MERGE)
 
     async def get(self, run_id: str) -> RunRecord | None:
         from azure.core.exceptions import ResourceNotFoundError
@@ -158,10 +171,17 @@ class RunsTable:
         return header, row
 
     async def finish_tenant(self, run_id: str, tenant_id: str, *, ok: bool, changes: Iterable[FindingChange],
-                            error: str | None, at: datetime, max_attempts: int = 60) -> FinishOutcome:
-        counts: dict[str, int] = {}
-        for c in changes:
-            counts[c.transition.value] = counts.get(c.transition.value, 0) + 1
+                            error: str | None, at: datetime, transitions: Mapping[str, int] | None = None,
+                            max_attempts: int = 60) -> FinishOutcome:
+        """Mark the tenant done/failed in the run and add its transitions to the run's counts, once.
+
+        `transitions` are the run's transitions in this tenant as stored (FindingsTable.apply_tenant),
+        exact however often the message was delivered; without them, `changes` are counted.
+        """
+        counts: dict[str, int] = dict(transitions) if transitions is not None else {}
+        if transitions is None:
+            for c in changes:
+                counts[c.transition.value] = counts.get(c.transition.value, 0) + 1
         for attempt in range(max_attempts):
             header_e, row_e = await self._pair(run_id, tenant_id)
             if header_e is None or row_e is None:
