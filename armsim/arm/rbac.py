@@ -9,6 +9,7 @@ from aiohttp import web
 
 from armsim.arm.access import Caller, assignment_filter, forbidden, require
 from armsim.arm.shapes import assignment_instance_json, assignment_json, definition_json, eligibility_json
+from armsim.builtin_roles import ALL_BUILTIN_ROLES
 from armsim.directory import (
     READ_ASSIGNMENT_INSTANCES,
     READ_ASSIGNMENTS,
@@ -18,7 +19,6 @@ from armsim.directory import (
     Scope,
     parse_role_definition_filter,
 )
-from armsim.roles import ALL_BUILTIN_ROLES
 from armsim.wire import arm_error, json_response, page, query_lower
 
 if TYPE_CHECKING:

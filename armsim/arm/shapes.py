@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from armsim.builtin_roles import Role
 from armsim.directory import LinkRecord, Scope, TenantView, parse_scope
-from armsim.estate_model import Assignment, Tenant
-from armsim.roles import Role
+from armsim.estate.model import Assignment, Tenant
 from armsim.wire import iso
 
 if TYPE_CHECKING:

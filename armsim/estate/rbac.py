@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from armsim.estate_fields import GUID, FieldReader
-from armsim.estate_model import Assignment, Principal, Subscription
-from armsim.roles import BUILTIN_BY_ID, BUILTIN_BY_NAME, Role
+from armsim.builtin_roles import BUILTIN_BY_ID, BUILTIN_BY_NAME, Role
+from armsim.estate.fields import GUID, FieldReader
+from armsim.estate.model import Assignment, Principal, Subscription
 
 _ASSIGNMENT_NS = uuid.UUID("6f1d9a52-4a0e-4c59-9a53-8f7d3c0b2a11")
 

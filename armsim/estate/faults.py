@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from armsim.estate_fields import FieldReader
-from armsim.estate_model import FailRule, Throttle
+from armsim.estate.fields import FieldReader
+from armsim.estate.model import FailRule, Throttle
 
 
 def read_faults(

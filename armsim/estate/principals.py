@@ -7,8 +7,8 @@ import base64
 import hashlib
 from typing import Any
 
-from armsim.estate_fields import FieldReader
-from armsim.estate_model import Certificate, FederatedCredential, Partner, Principal
+from armsim.estate.fields import FieldReader
+from armsim.estate.model import Certificate, FederatedCredential, Partner, Principal
 
 PRINCIPAL_TYPES = ("ServicePrincipal", "User", "Group")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from armsim.estate_model import EstateError
+from armsim.estate.model import EstateError
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
