@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import hmac
 import time
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from armsim.directory import TenantView
 from armsim.estate import Principal
+from armsim.state import SimulatorState
 from armsim.tokens import TokenError, b64url_decode, decode_unverified
 from armsim.wire import Reply, entra_error, json_response
-
-if TYPE_CHECKING:
-    from armsim.server import Simulator
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
@@ -27,7 +24,7 @@ CLAIMS_SUPPORTED = (
 )  # fmt: skip
 
 
-def openid_configuration(sim: Simulator, tenant_segment: str) -> web.Response:
+def openid_configuration(sim: SimulatorState, tenant_segment: str) -> web.Response:
     tv = _tenant(sim, tenant_segment, status=400)
     base, tid = sim.base_url, tv.tenant.tenant_id
     return json_response(
@@ -66,12 +63,14 @@ def openid_configuration(sim: Simulator, tenant_segment: str) -> web.Response:
     )
 
 
-def jwks(sim: Simulator, tenant_segment: str) -> web.Response:
+def jwks(sim: SimulatorState, tenant_segment: str) -> web.Response:
     _tenant(sim, tenant_segment, status=400)
     return json_response(200, {"keys": []})  # armsim tokens are not meant to be verified by clients
 
 
-async def token(sim: Simulator, request: web.Request, tenant_segment: str) -> tuple[web.Response, str, str]:
+async def token(
+    sim: SimulatorState, request: web.Request, tenant_segment: str
+) -> tuple[web.Response, str, str]:
     """Client-credentials grant. Returns the response and the (tenant, object id) it was issued to."""
     tv = _tenant(sim, tenant_segment, status=400)
     form = await request.post()
@@ -117,7 +116,7 @@ async def token(sim: Simulator, request: web.Request, tenant_segment: str) -> tu
 
 
 def managed_identity_token(
-    sim: Simulator, request: web.Request
+    sim: SimulatorState, request: web.Request
 ) -> tuple[web.Response, str | None, str | None]:
     """App Service's identity endpoint (IDENTITY_ENDPOINT + X-IDENTITY-HEADER), as MSAL calls it."""
 
@@ -171,7 +170,7 @@ def managed_identity_token(
     return json_response(200, body), tv.tenant.tenant_id, mi.object_id
 
 
-def _tenant(sim: Simulator, segment: str, status: int) -> TenantView:
+def _tenant(sim: SimulatorState, segment: str, status: int) -> TenantView:
     tv = sim.directory.tenant_by_name(segment)
     if tv is None:
         raise entra_error(
@@ -184,7 +183,7 @@ def _tenant(sim: Simulator, segment: str, status: int) -> TenantView:
     return tv
 
 
-def _audience(sim: Simulator, scope: str, tv: TenantView) -> str:
+def _audience(sim: SimulatorState, scope: str, tv: TenantView) -> str:
     scopes = scope.split()
     if len(scopes) != 1 or not scopes[0].endswith("/.default"):
         raise entra_error(
@@ -210,7 +209,7 @@ def _audience(sim: Simulator, scope: str, tv: TenantView) -> str:
     return "https://management.azure.com/" if "management.azure.com" in resource else resource
 
 
-def _authenticate_client(sim: Simulator, tv: TenantView, sp: Principal, form: dict) -> str:
+def _authenticate_client(sim: SimulatorState, tv: TenantView, sp: Principal, form: dict) -> str:
     """Checks the secret or client assertion; returns `appidacr` ("1" secret, "2" assertion)."""
     secret = form.get("client_secret")
     assertion = form.get("client_assertion")
@@ -241,7 +240,7 @@ def _authenticate_client(sim: Simulator, tv: TenantView, sp: Principal, form: di
     )
 
 
-def _check_assertion(sim: Simulator, tv: TenantView, sp: Principal, assertion: str) -> None:
+def _check_assertion(sim: SimulatorState, tv: TenantView, sp: Principal, assertion: str) -> None:
     try:
         header, claims = decode_unverified(assertion)
     except (ValueError, KeyError):
@@ -254,7 +253,7 @@ def _check_assertion(sim: Simulator, tv: TenantView, sp: Principal, assertion: s
     _check_federated_assertion(sim, sp, assertion, claims)
 
 
-def _check_federated_assertion(sim: Simulator, sp: Principal, assertion: str, claims: dict) -> None:
+def _check_federated_assertion(sim: SimulatorState, sp: Principal, assertion: str, claims: dict) -> None:
     iss, sub, aud = claims.get("iss", ""), claims.get("sub", ""), claims.get("aud", "")
     auds = aud if isinstance(aud, list) else [aud]
     if int(claims.get("exp", 0)) <= time.time():

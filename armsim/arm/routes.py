@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -34,10 +33,8 @@ from armsim.arm.subscriptions import (
     list_tenants,
 )
 from armsim.directory import parse_scope
+from armsim.state import SimulatorState
 from armsim.wire import Reply, arm_error, query_lower
-
-if TYPE_CHECKING:
-    from armsim.server import Simulator
 
 AUTHZ = "/providers/microsoft.authorization/"
 PAL = "/providers/microsoft.managementpartner/"
@@ -48,7 +45,7 @@ class Route:
     operation: str  # e.g. role_assignments.list; the key in /_armsim/stats
     kind: str  # read | write (deletes count as writes)
     subscription_id: str | None  # set when the path is inside a subscription
-    handler: Callable[[Simulator, web.Request, Caller], web.Response]
+    handler: Callable[[SimulatorState, web.Request, Caller], web.Response]
     api_versions: av.ApiVersions = av.RESOURCE_MANAGER
 
 
@@ -56,7 +53,7 @@ def _checking_api_version(r: Route) -> Route:
     """`r` whose handler first answers an unsupported api-version with ARM's 400."""
     inner = r.handler
 
-    def handler(sim: Simulator, request: web.Request, caller: Caller) -> web.Response:
+    def handler(sim: SimulatorState, request: web.Request, caller: Caller) -> web.Response:
         given = query_lower(request).get("api-version")
         if given is None:
             raise av.missing_api_version()
