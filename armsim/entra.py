@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from aiohttp import web
 
@@ -209,7 +211,9 @@ def _audience(sim: SimulatorState, scope: str, tv: TenantView) -> str:
     return "https://management.azure.com/" if "management.azure.com" in resource else resource
 
 
-def _authenticate_client(sim: SimulatorState, tv: TenantView, sp: Principal, form: dict) -> str:
+def _authenticate_client(
+    sim: SimulatorState, tv: TenantView, sp: Principal, form: Mapping[str, object]
+) -> str:
     """Checks the secret or client assertion; returns `appidacr` ("1" secret, "2" assertion)."""
     secret = form.get("client_secret")
     assertion = form.get("client_assertion")
@@ -253,7 +257,9 @@ def _check_assertion(sim: SimulatorState, tv: TenantView, sp: Principal, asserti
     _check_federated_assertion(sim, sp, assertion, claims)
 
 
-def _check_federated_assertion(sim: SimulatorState, sp: Principal, assertion: str, claims: dict) -> None:
+def _check_federated_assertion(
+    sim: SimulatorState, sp: Principal, assertion: str, claims: dict[str, Any]
+) -> None:
     iss, sub, aud = claims.get("iss", ""), claims.get("sub", ""), claims.get("aud", "")
     auds = aud if isinstance(aud, list) else [aud]
     if int(claims.get("exp", 0)) <= time.time():
@@ -282,12 +288,8 @@ def _check_federated_assertion(sim: SimulatorState, sp: Principal, assertion: st
 
 
 def _check_certificate_assertion(
-    tv: TenantView, sp: Principal, assertion: str, header: dict, claims: dict
+    tv: TenantView, sp: Principal, assertion: str, header: dict[str, Any], claims: dict[str, Any]
 ) -> None:
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding
-
     cert = sp.certificate
     if cert is None or (
         # base64url thumbprints; MSAL keeps the `=` padding, which is not part of the value
@@ -301,19 +303,8 @@ def _check_certificate_assertion(
             "The certificate with identifier used to sign the client assertion is not registered "
             f"on application. [Reason - The key was not found.] App Id: {sp.app_id}",
         )
-    head, body, sig = assertion.split(".")
-    key = serialization.load_pem_public_key(cert.public_key_pem)
-    pad = (
-        padding.PSS(padding.MGF1(hashes.SHA256()), padding.PSS.AUTO)
-        if header.get("alg") == "PS256"
-        else padding.PKCS1v15()
-    )
-    try:
-        key.verify(b64url_decode(sig), f"{head}.{body}".encode(), pad, hashes.SHA256())  # type: ignore[call-arg]
-    except (InvalidSignature, TypeError, ValueError):
-        raise entra_error(
-            401, "invalid_client", 700027, "Client assertion failed signature validation."
-        ) from None
+    if not _signed_by(cert.public_key_pem, assertion, header.get("alg")):
+        raise entra_error(401, "invalid_client", 700027, "Client assertion failed signature validation.")
     if int(claims.get("exp", 0)) <= time.time():
         raise entra_error(
             400, "invalid_client", 700024, "Client assertion is not within its valid time range."
@@ -327,3 +318,24 @@ def _check_certificate_assertion(
             "Client assertion audience claim does not match Realm issuer or the subject is not "
             "the client id.",
         )
+
+
+def _signed_by(public_key_pem: bytes, assertion: str, alg: object) -> bool:
+    """Whether the certificate's RSA key signed the JWT `assertion`: PS256 when its header says so,
+    else RS256. A key of another kind signs nothing armsim accepts."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    key = serialization.load_pem_public_key(public_key_pem)
+    if not isinstance(key, rsa.RSAPublicKey):
+        return False
+    pad = (
+        padding.PSS(padding.MGF1(hashes.SHA256()), padding.PSS.AUTO) if alg == "PS256" else padding.PKCS1v15()
+    )
+    head, body, sig = assertion.split(".")
+    try:
+        key.verify(b64url_decode(sig), f"{head}.{body}".encode(), pad, hashes.SHA256())
+    except (InvalidSignature, ValueError):  # ValueError: the signature is not base64url
+        return False
+    return True

@@ -15,6 +15,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ def b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def decode_unverified(token: str) -> tuple[dict, dict]:
+def decode_unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Header and payload of a JWT, without checking anything (as Azure tooling reads claims)."""
     head, body, _sig = token.split(".")
     return json.loads(b64url_decode(head)), json.loads(b64url_decode(body))
@@ -133,5 +134,5 @@ class TokenService:
             raise invalid from None
 
 
-def _dumps(obj: dict) -> bytes:
+def _dumps(obj: dict[str, Any]) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
