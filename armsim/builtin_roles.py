@@ -1,7 +1,7 @@
 """Built-in Azure role definitions (real GUIDs and permissions) and action matching.
 
 Source: MicrosoftDocs/azure-docs `articles/role-based-access-control/built-in-roles/*.md` (the JSON
-blocks), as summarised in azure-wire.md §4.4. Built-in roles are the same in every tenant.
+blocks). Built-in roles are the same in every tenant.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Entra ID: OpenID discovery, the v2.0 token endpoint (client credentials) and an App Service-style
-managed-identity endpoint, per azure-wire.md §8 and the MSAL calls in local-stack.md §5."""
+managed-identity endpoint, as MSAL and azure-identity call them."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Access tokens shaped like Entra ID's (a JWT with oid, tid, appid, aud, iat, exp).
 
-Clients never verify access tokens (azure-wire.md §2), so the signature is an HMAC with a key
+Clients never verify access tokens (to a client an access token is opaque; only the resource
+checks it), so the signature is an HMAC with a key
 that lives only in this server: a token is bound to the (tenant, principal) it was issued for,
 cannot be edited, and a token of another armsim instance is rejected as invalid.
 """

@@ -1,4 +1,4 @@
-"""The estate file: what armsim's Azure contains (design.md §10), loaded and validated.
+"""The estate file: what armsim's Azure contains, loaded and validated.
 
 Every problem is reported as `FILE: path.in.file: what is wrong`, and unknown keys are errors,
 so a typo in a test estate never silently changes what the simulator serves.

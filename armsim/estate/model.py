@@ -1,4 +1,4 @@
-"""The estate model: what armsim's Azure contains (design.md §10), as frozen dataclasses.
+"""The estate model: what armsim's Azure contains, as frozen dataclasses.
 
 `armsim.estate.parser` builds an `Estate` from a file and validates it; `armsim.estate` re-exports both.
 """
