@@ -1,6 +1,6 @@
 """armsim: a local HTTPS simulator of Azure Resource Manager and Entra ID for tests, demo and benchmarks.
 
-A development tool: production code never imports it. See design.md §10 for the contract.
+A development tool: production code never imports it.
 """
 
 from armsim.estate import Estate, EstateError, load_estate, parse_estate

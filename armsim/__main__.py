@@ -1,4 +1,4 @@
-"""`python -m armsim serve --estate FILE ...` (design.md §10) and `python -m armsim validate`."""
+"""`python -m armsim serve --estate FILE ...` and `python -m armsim validate`."""
 
 from __future__ import annotations
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 
+from armsim.builtin_roles import BUILTIN_BY_ID, Role
 from armsim.estate import Assignment, Estate, Principal, Subscription, Tenant
-from armsim.roles import BUILTIN_BY_ID, Role
 
 ROOT = "/"
 MG_PREFIX = "/providers/microsoft.management/managementgroups/"

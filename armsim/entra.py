@@ -1,21 +1,20 @@
 """Entra ID: OpenID discovery, the v2.0 token endpoint (client credentials) and an App Service-style
-managed-identity endpoint, per azure-wire.md §8 and the MSAL calls in local-stack.md §5."""
+managed-identity endpoint, as MSAL and azure-identity call them."""
 
 from __future__ import annotations
 
 import hmac
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import Any
 
 from aiohttp import web
 
 from armsim.directory import TenantView
 from armsim.estate import Principal
+from armsim.state import SimulatorState
 from armsim.tokens import TokenError, b64url_decode, decode_unverified
 from armsim.wire import Reply, entra_error, json_response
-
-if TYPE_CHECKING:
-    from armsim.server import Simulator
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
@@ -27,7 +26,7 @@ CLAIMS_SUPPORTED = (
 )  # fmt: skip
 
 
-def openid_configuration(sim: Simulator, tenant_segment: str) -> web.Response:
+def openid_configuration(sim: SimulatorState, tenant_segment: str) -> web.Response:
     tv = _tenant(sim, tenant_segment, status=400)
     base, tid = sim.base_url, tv.tenant.tenant_id
     return json_response(
@@ -66,12 +65,14 @@ def openid_configuration(sim: Simulator, tenant_segment: str) -> web.Response:
     )
 
 
-def jwks(sim: Simulator, tenant_segment: str) -> web.Response:
+def jwks(sim: SimulatorState, tenant_segment: str) -> web.Response:
     _tenant(sim, tenant_segment, status=400)
     return json_response(200, {"keys": []})  # armsim tokens are not meant to be verified by clients
 
 
-async def token(sim: Simulator, request: web.Request, tenant_segment: str) -> tuple[web.Response, str, str]:
+async def token(
+    sim: SimulatorState, request: web.Request, tenant_segment: str
+) -> tuple[web.Response, str, str]:
     """Client-credentials grant. Returns the response and the (tenant, object id) it was issued to."""
     tv = _tenant(sim, tenant_segment, status=400)
     form = await request.post()
@@ -117,7 +118,7 @@ async def token(sim: Simulator, request: web.Request, tenant_segment: str) -> tu
 
 
 def managed_identity_token(
-    sim: Simulator, request: web.Request
+    sim: SimulatorState, request: web.Request
 ) -> tuple[web.Response, str | None, str | None]:
     """App Service's identity endpoint (IDENTITY_ENDPOINT + X-IDENTITY-HEADER), as MSAL calls it."""
 
@@ -171,7 +172,7 @@ def managed_identity_token(
     return json_response(200, body), tv.tenant.tenant_id, mi.object_id
 
 
-def _tenant(sim: Simulator, segment: str, status: int) -> TenantView:
+def _tenant(sim: SimulatorState, segment: str, status: int) -> TenantView:
     tv = sim.directory.tenant_by_name(segment)
     if tv is None:
         raise entra_error(
@@ -184,7 +185,7 @@ def _tenant(sim: Simulator, segment: str, status: int) -> TenantView:
     return tv
 
 
-def _audience(sim: Simulator, scope: str, tv: TenantView) -> str:
+def _audience(sim: SimulatorState, scope: str, tv: TenantView) -> str:
     scopes = scope.split()
     if len(scopes) != 1 or not scopes[0].endswith("/.default"):
         raise entra_error(
@@ -210,7 +211,9 @@ def _audience(sim: Simulator, scope: str, tv: TenantView) -> str:
     return "https://management.azure.com/" if "management.azure.com" in resource else resource
 
 
-def _authenticate_client(sim: Simulator, tv: TenantView, sp: Principal, form: dict) -> str:
+def _authenticate_client(
+    sim: SimulatorState, tv: TenantView, sp: Principal, form: Mapping[str, object]
+) -> str:
     """Checks the secret or client assertion; returns `appidacr` ("1" secret, "2" assertion)."""
     secret = form.get("client_secret")
     assertion = form.get("client_assertion")
@@ -241,7 +244,7 @@ def _authenticate_client(sim: Simulator, tv: TenantView, sp: Principal, form: di
     )
 
 
-def _check_assertion(sim: Simulator, tv: TenantView, sp: Principal, assertion: str) -> None:
+def _check_assertion(sim: SimulatorState, tv: TenantView, sp: Principal, assertion: str) -> None:
     try:
         header, claims = decode_unverified(assertion)
     except (ValueError, KeyError):
@@ -254,7 +257,9 @@ def _check_assertion(sim: Simulator, tv: TenantView, sp: Principal, assertion: s
     _check_federated_assertion(sim, sp, assertion, claims)
 
 
-def _check_federated_assertion(sim: Simulator, sp: Principal, assertion: str, claims: dict) -> None:
+def _check_federated_assertion(
+    sim: SimulatorState, sp: Principal, assertion: str, claims: dict[str, Any]
+) -> None:
     iss, sub, aud = claims.get("iss", ""), claims.get("sub", ""), claims.get("aud", "")
     auds = aud if isinstance(aud, list) else [aud]
     if int(claims.get("exp", 0)) <= time.time():
@@ -283,12 +288,8 @@ def _check_federated_assertion(sim: Simulator, sp: Principal, assertion: str, cl
 
 
 def _check_certificate_assertion(
-    tv: TenantView, sp: Principal, assertion: str, header: dict, claims: dict
+    tv: TenantView, sp: Principal, assertion: str, header: dict[str, Any], claims: dict[str, Any]
 ) -> None:
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding
-
     cert = sp.certificate
     if cert is None or (
         # base64url thumbprints; MSAL keeps the `=` padding, which is not part of the value
@@ -302,19 +303,8 @@ def _check_certificate_assertion(
             "The certificate with identifier used to sign the client assertion is not registered "
             f"on application. [Reason - The key was not found.] App Id: {sp.app_id}",
         )
-    head, body, sig = assertion.split(".")
-    key = serialization.load_pem_public_key(cert.public_key_pem)
-    pad = (
-        padding.PSS(padding.MGF1(hashes.SHA256()), padding.PSS.AUTO)
-        if header.get("alg") == "PS256"
-        else padding.PKCS1v15()
-    )
-    try:
-        key.verify(b64url_decode(sig), f"{head}.{body}".encode(), pad, hashes.SHA256())  # type: ignore[call-arg]
-    except (InvalidSignature, TypeError, ValueError):
-        raise entra_error(
-            401, "invalid_client", 700027, "Client assertion failed signature validation."
-        ) from None
+    if not _signed_by(cert.public_key_pem, assertion, header.get("alg")):
+        raise entra_error(401, "invalid_client", 700027, "Client assertion failed signature validation.")
     if int(claims.get("exp", 0)) <= time.time():
         raise entra_error(
             400, "invalid_client", 700024, "Client assertion is not within its valid time range."
@@ -328,3 +318,24 @@ def _check_certificate_assertion(
             "Client assertion audience claim does not match Realm issuer or the subject is not "
             "the client id.",
         )
+
+
+def _signed_by(public_key_pem: bytes, assertion: str, alg: object) -> bool:
+    """Whether the certificate's RSA key signed the JWT `assertion`: PS256 when its header says so,
+    else RS256. A key of another kind signs nothing armsim accepts."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    key = serialization.load_pem_public_key(public_key_pem)
+    if not isinstance(key, rsa.RSAPublicKey):
+        return False
+    pad = (
+        padding.PSS(padding.MGF1(hashes.SHA256()), padding.PSS.AUTO) if alg == "PS256" else padding.PKCS1v15()
+    )
+    head, body, sig = assertion.split(".")
+    try:
+        key.verify(b64url_decode(sig), f"{head}.{body}".encode(), pad, hashes.SHA256())
+    except (InvalidSignature, ValueError):  # ValueError: the signature is not base64url
+        return False
+    return True

@@ -45,7 +45,7 @@ _METADATA = re.compile(r"^/+metadata/endpoints/?$", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class Cloud:
-    """Where a running armsim is: the registry's `cloud:` mapping (design.md §3, §10)."""
+    """Where a running armsim is: the registry's `cloud:` mapping."""
 
     arm: str
     authority: str

@@ -3,7 +3,27 @@
 from __future__ import annotations
 
 from collections import Counter, deque
-from typing import Any
+from typing import TypedDict
+
+
+class RequestRecord(TypedDict):
+    """One answered request in `GET /_armsim/requests`: no headers, bodies, secrets or tokens."""
+
+    operation: str
+    status: int
+    method: str
+    path: str
+    query: dict[str, str]
+    tenant_id: str | None
+    principal_id: str | None
+
+
+class StatsSnapshot(TypedDict):
+    """The body of `GET /_armsim/stats`."""
+
+    total: int
+    by_operation: dict[str, int]
+    by_status: dict[str, int]  # JSON keys are strings: "200", "429", ...
 
 
 class Stats:
@@ -15,7 +35,7 @@ class Stats:
         self.total = 0
         self.by_operation: Counter[str] = Counter()
         self.by_status: Counter[int] = Counter()
-        self.recent: deque[dict[str, Any]] = deque(maxlen=self._keep)
+        self.recent: deque[RequestRecord] = deque(maxlen=self._keep)
 
     def record(
         self,
@@ -44,7 +64,7 @@ class Stats:
             }
         )
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> StatsSnapshot:
         return {
             "total": self.total,
             "by_operation": dict(sorted(self.by_operation.items())),

@@ -1,4 +1,5 @@
-"""ARM's token-bucket throttling (azure-wire.md §7): one bucket per tenant, principal and kind."""
+"""ARM's token-bucket throttling (Microsoft Learn: "Understand how Azure Resource Manager throttles
+requests"): one bucket per tenant, principal and kind."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Access tokens shaped like Entra ID's (a JWT with oid, tid, appid, aud, iat, exp).
 
-Clients never verify access tokens (azure-wire.md §2), so the signature is an HMAC with a key
+Clients never verify access tokens (to a client an access token is opaque; only the resource
+checks it), so the signature is an HMAC with a key
 that lives only in this server: a token is bound to the (tenant, principal) it was issued for,
 cannot be edited, and a token of another armsim instance is rejected as invalid.
 """
@@ -15,6 +16,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ def b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def decode_unverified(token: str) -> tuple[dict, dict]:
+def decode_unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Header and payload of a JWT, without checking anything (as Azure tooling reads claims)."""
     head, body, _sig = token.split(".")
     return json.loads(b64url_decode(head)), json.loads(b64url_decode(body))
@@ -133,5 +135,5 @@ class TokenService:
             raise invalid from None
 
 
-def _dumps(obj: dict) -> bytes:
+def _dumps(obj: dict[str, Any]) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()

@@ -29,12 +29,12 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
 
 
 def arm_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Reply:
-    """ARM's error envelope (azure-wire.md §7.4), which azure-mgmt-core's ARMErrorFormat parses."""
+    """ARM's error envelope, which azure-mgmt-core's ARMErrorFormat parses."""
     return Reply(json_response(status, {"error": {"code": code, "message": message}}, headers))
 
 
 def entra_error(status: int, error: str, aadsts: int, description: str) -> Reply:
-    """Entra ID's OAuth error body (azure-wire.md §8.3): MSAL surfaces `error_description`."""
+    """Entra ID's OAuth error body: MSAL surfaces `error_description`."""
     trace, corr = str(uuid.uuid4()), str(uuid.uuid4())
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
     text = f"AADSTS{aadsts}: {description} Trace ID: {trace} Correlation ID: {corr} Timestamp: {now}"

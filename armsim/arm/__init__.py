@@ -1,7 +1,8 @@
 """Azure Resource Manager routes: tenants, subscriptions, resource groups, Microsoft.Authorization
 (role assignments, role definitions, PIM eligibility) and Microsoft.ManagementPartner (PAL).
 
-Shapes follow azure-wire.md §3–§5 and §7; paths are matched case-insensitively (§11).
+Shapes follow the example responses in Azure/azure-rest-api-specs and what the mgmt SDKs parse;
+paths are matched case-insensitively, as ARM matches them.
 
 The server uses three entry points: `authenticate` (who is calling), `route` (which operation the
 request is) and `check_subscription_tenant` (the token's tenant owns the subscription). Modules:

@@ -4,16 +4,13 @@ check, and the 403/404 answers of a missing permission."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from armsim.directory import AssignmentFilter, FilterError, Scope, TenantView, parse_assignment_filter
+from armsim.state import SimulatorState
 from armsim.tokens import TokenError
 from armsim.wire import Reply, arm_error, query_lower
-
-if TYPE_CHECKING:
-    from armsim.server import Simulator
 
 
 @dataclass(frozen=True)
@@ -24,7 +21,7 @@ class Caller:
     iss: str
 
 
-def authenticate(sim: Simulator, request: web.Request) -> Caller:
+def authenticate(sim: SimulatorState, request: web.Request) -> Caller:
     """The caller behind the bearer token, or a 401 with ARM's envelope and WWW-Authenticate."""
     header = request.headers.get("Authorization", "")
 
@@ -62,7 +59,7 @@ def authenticate(sim: Simulator, request: web.Request) -> Caller:
     return Caller(tv, claims.oid, claims.appid, claims.iss)
 
 
-def check_subscription_tenant(sim: Simulator, caller: Caller, sid: str) -> None:
+def check_subscription_tenant(sim: SimulatorState, caller: Caller, sid: str) -> None:
     """A subscription-scoped call must carry a token of the subscription's own tenant."""
     owner = sim.directory.subscription_tenant.get(sid)
     if owner is None:

@@ -4,20 +4,17 @@ update, delete) and the provider's operation list."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from armsim.arm.access import Caller
 from armsim.arm.shapes import link_json, pal_operations_json
 from armsim.directory import LinkRecord
+from armsim.state import SimulatorState
 from armsim.wire import Reply, arm_error, json_response, page
 
-if TYPE_CHECKING:
-    from armsim.server import Simulator
 
-
-def _own_link(sim: Simulator, caller: Caller) -> tuple[tuple[str, str], LinkRecord | None]:
+def _own_link(sim: SimulatorState, caller: Caller) -> tuple[tuple[str, str], LinkRecord | None]:
     key = (caller.tenant.tenant.tenant_id, caller.oid)
     return key, sim.directory.links.get(key)
 
@@ -31,7 +28,7 @@ def _no_link(caller: Caller) -> Reply:
     )
 
 
-def _known_partner(sim: Simulator, partner_id: str) -> None:
+def _known_partner(sim: SimulatorState, partner_id: str) -> None:
     if not partner_id.isdigit() or partner_id not in sim.directory.estate.partners:
         raise arm_error(
             400,
@@ -40,14 +37,14 @@ def _known_partner(sim: Simulator, partner_id: str) -> None:
         )
 
 
-def get_own_link(sim: Simulator, request: web.Request, caller: Caller) -> web.Response:
+def get_own_link(sim: SimulatorState, request: web.Request, caller: Caller) -> web.Response:
     _, link = _own_link(sim, caller)
     if link is None:
         raise _no_link(caller)
     return json_response(200, link_json(sim, link))
 
 
-def get_link(sim: Simulator, request: web.Request, caller: Caller, *, partner_id: str) -> web.Response:
+def get_link(sim: SimulatorState, request: web.Request, caller: Caller, *, partner_id: str) -> web.Response:
     _, link = _own_link(sim, caller)
     if link is None or link.partner_id != partner_id:
         raise (
@@ -58,7 +55,9 @@ def get_link(sim: Simulator, request: web.Request, caller: Caller, *, partner_id
     return json_response(200, link_json(sim, link))
 
 
-def create_link(sim: Simulator, request: web.Request, caller: Caller, *, partner_id: str) -> web.Response:
+def create_link(
+    sim: SimulatorState, request: web.Request, caller: Caller, *, partner_id: str
+) -> web.Response:
     _known_partner(sim, partner_id)
     key, link = _own_link(sim, caller)
     if link is not None:
@@ -73,7 +72,9 @@ def create_link(sim: Simulator, request: web.Request, caller: Caller, *, partner
     return json_response(200, link_json(sim, link))
 
 
-def update_link(sim: Simulator, request: web.Request, caller: Caller, *, partner_id: str) -> web.Response:
+def update_link(
+    sim: SimulatorState, request: web.Request, caller: Caller, *, partner_id: str
+) -> web.Response:
     _known_partner(sim, partner_id)
     _, link = _own_link(sim, caller)
     if link is None:
@@ -82,7 +83,9 @@ def update_link(sim: Simulator, request: web.Request, caller: Caller, *, partner
     return json_response(200, link_json(sim, link))
 
 
-def delete_link(sim: Simulator, request: web.Request, caller: Caller, *, partner_id: str) -> web.Response:
+def delete_link(
+    sim: SimulatorState, request: web.Request, caller: Caller, *, partner_id: str
+) -> web.Response:
     key, link = _own_link(sim, caller)
     if link is None:
         raise _no_link(caller)
@@ -90,6 +93,6 @@ def delete_link(sim: Simulator, request: web.Request, caller: Caller, *, partner
     return json_response(200, None)
 
 
-def list_pal_operations(sim: Simulator, request: web.Request, caller: Caller) -> web.Response:
+def list_pal_operations(sim: SimulatorState, request: web.Request, caller: Caller) -> web.Response:
     items = pal_operations_json()
     return json_response(200, page(request, sim.base_url, items, sim.page_size))

@@ -3,12 +3,11 @@ eligibility schedule instances, each at any scope."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from aiohttp import web
 
 from armsim.arm.access import Caller, assignment_filter, forbidden, require
 from armsim.arm.shapes import assignment_instance_json, assignment_json, definition_json, eligibility_json
+from armsim.builtin_roles import ALL_BUILTIN_ROLES
 from armsim.directory import (
     READ_ASSIGNMENT_INSTANCES,
     READ_ASSIGNMENTS,
@@ -18,15 +17,12 @@ from armsim.directory import (
     Scope,
     parse_role_definition_filter,
 )
-from armsim.roles import ALL_BUILTIN_ROLES
+from armsim.state import SimulatorState
 from armsim.wire import arm_error, json_response, page, query_lower
-
-if TYPE_CHECKING:
-    from armsim.server import Simulator
 
 
 def list_role_assignments(
-    sim: Simulator, request: web.Request, caller: Caller, *, scope: Scope
+    sim: SimulatorState, request: web.Request, caller: Caller, *, scope: Scope
 ) -> web.Response:
     f = assignment_filter(request)
     require(caller, READ_ASSIGNMENTS, scope)
@@ -37,7 +33,7 @@ def list_role_assignments(
 
 
 def get_role_assignment(
-    sim: Simulator, request: web.Request, caller: Caller, *, scope: Scope, name: str
+    sim: SimulatorState, request: web.Request, caller: Caller, *, scope: Scope, name: str
 ) -> web.Response:
     require(caller, READ_ASSIGNMENTS, scope)
     tv = caller.tenant
@@ -54,7 +50,7 @@ def _definitions_scope_ok(caller: Caller, scope: Scope) -> None:
 
 
 def list_role_definitions(
-    sim: Simulator, request: web.Request, caller: Caller, *, scope: Scope
+    sim: SimulatorState, request: web.Request, caller: Caller, *, scope: Scope
 ) -> web.Response:
     try:
         f = parse_role_definition_filter(query_lower(request).get("$filter"))
@@ -72,7 +68,7 @@ def list_role_definitions(
 
 
 def get_role_definition(
-    sim: Simulator, request: web.Request, caller: Caller, *, scope: Scope, name: str
+    sim: SimulatorState, request: web.Request, caller: Caller, *, scope: Scope, name: str
 ) -> web.Response:
     _definitions_scope_ok(caller, scope)
     role = caller.tenant.role(name.lower())
@@ -86,7 +82,7 @@ def get_role_definition(
 
 
 def list_eligibility_instances(
-    sim: Simulator, request: web.Request, caller: Caller, *, scope: Scope
+    sim: SimulatorState, request: web.Request, caller: Caller, *, scope: Scope
 ) -> web.Response:
     f = _schedule_filter(request, caller, READ_ELIGIBILITY, scope)
     tv = caller.tenant
@@ -96,7 +92,7 @@ def list_eligibility_instances(
 
 
 def list_assignment_instances(
-    sim: Simulator, request: web.Request, caller: Caller, *, scope: Scope
+    sim: SimulatorState, request: web.Request, caller: Caller, *, scope: Scope
 ) -> web.Response:
     """PIM's view of active role assignments: every one in effect, with its end date if time-bound."""
     f = _schedule_filter(request, caller, READ_ASSIGNMENT_INSTANCES, scope)

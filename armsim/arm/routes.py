@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from aiohttp import web
 
@@ -33,14 +33,14 @@ from armsim.arm.subscriptions import (
     list_subscriptions,
     list_tenants,
 )
-from armsim.directory import parse_scope
+from armsim.directory import Scope, parse_scope
+from armsim.state import SimulatorState
 from armsim.wire import Reply, arm_error, query_lower
-
-if TYPE_CHECKING:
-    from armsim.server import Simulator
 
 AUTHZ = "/providers/microsoft.authorization/"
 PAL = "/providers/microsoft.managementpartner/"
+
+Handler = Callable[[SimulatorState, web.Request, Caller], web.Response]
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class Route:
     operation: str  # e.g. role_assignments.list; the key in /_armsim/stats
     kind: str  # read | write (deletes count as writes)
     subscription_id: str | None  # set when the path is inside a subscription
-    handler: Callable[[Simulator, web.Request, Caller], web.Response]
+    handler: Handler
     api_versions: av.ApiVersions = av.RESOURCE_MANAGER
 
 
@@ -56,7 +56,7 @@ def _checking_api_version(r: Route) -> Route:
     """`r` whose handler first answers an unsupported api-version with ARM's 400."""
     inner = r.handler
 
-    def handler(sim: Simulator, request: web.Request, caller: Caller) -> web.Response:
+    def handler(sim: SimulatorState, request: web.Request, caller: Caller) -> web.Response:
         given = query_lower(request).get("api-version")
         if given is None:
             raise av.missing_api_version()
@@ -74,6 +74,39 @@ def route(method: str, path: str) -> Route:
     if found is None:
         raise arm_error(404, "NotFound", f"armsim has no ARM route for {method} {path}.")
     return _checking_api_version(found)
+
+
+class _ListAtScope(Protocol):
+    def __call__(
+        self, sim: SimulatorState, request: web.Request, caller: Caller, *, scope: Scope
+    ) -> web.Response: ...
+
+
+class _GetAtScope(Protocol):
+    def __call__(
+        self, sim: SimulatorState, request: web.Request, caller: Caller, *, scope: Scope, name: str
+    ) -> web.Response: ...
+
+
+# Microsoft.Authorization collections at any scope: lower-case collection -> (operation, handler, versions)
+_AUTHZ_LISTS: dict[str, tuple[str, _ListAtScope, av.ApiVersions]] = {
+    "roleassignments": ("role_assignments.list", list_role_assignments, av.ROLE_ASSIGNMENTS),
+    "roledefinitions": ("role_definitions.list", list_role_definitions, av.ROLE_DEFINITIONS),
+    "roleeligibilityscheduleinstances": (
+        "role_eligibility_schedule_instances.list",
+        list_eligibility_instances,
+        av.ELIGIBILITY_INSTANCES,
+    ),
+    "roleassignmentscheduleinstances": (
+        "role_assignment_schedule_instances.list",
+        list_assignment_instances,
+        av.ASSIGNMENT_INSTANCES,
+    ),
+}
+_AUTHZ_ITEMS: dict[str, tuple[str, _GetAtScope, av.ApiVersions]] = {
+    "roleassignments": ("role_assignments.get", get_role_assignment, av.ROLE_ASSIGNMENTS),
+    "roledefinitions": ("role_definitions.get", get_role_definition, av.ROLE_DEFINITIONS),
+}
 
 
 def _route_table(method: str, path: str, low: str, parts: list[str]) -> Route | None:
@@ -97,27 +130,18 @@ def _route_table(method: str, path: str, low: str, parts: list[str]) -> Route | 
         return None
     collection = rest[0].lower()
     name = rest[1] if len(rest) == 2 else None
-    table = {
-        ("roleassignments", False): ("role_assignments.list", list_role_assignments, av.ROLE_ASSIGNMENTS),
-        ("roleassignments", True): ("role_assignments.get", get_role_assignment, av.ROLE_ASSIGNMENTS),
-        ("roledefinitions", False): ("role_definitions.list", list_role_definitions, av.ROLE_DEFINITIONS),
-        ("roledefinitions", True): ("role_definitions.get", get_role_definition, av.ROLE_DEFINITIONS),
-        ("roleeligibilityscheduleinstances", False): (
-            "role_eligibility_schedule_instances.list",
-            list_eligibility_instances,
-            av.ELIGIBILITY_INSTANCES,
-        ),
-        ("roleassignmentscheduleinstances", False): (
-            "role_assignment_schedule_instances.list",
-            list_assignment_instances,
-            av.ASSIGNMENT_INSTANCES,
-        ),
-    }
-    hit = table.get((collection, name is not None))
-    if hit is None:
-        return None
-    op, fn, versions = hit
-    handler = partial(fn, scope=scope, name=name) if name else partial(fn, scope=scope)
+    if name is None:
+        listing = _AUTHZ_LISTS.get(collection)
+        if listing is None:
+            return None
+        op, list_fn, versions = listing
+        handler: Handler = partial(list_fn, scope=scope)
+    else:
+        item = _AUTHZ_ITEMS.get(collection)
+        if item is None:
+            return None
+        op, get_fn, versions = item
+        handler = partial(get_fn, scope=scope, name=name)
     return _get(method, Route(op, "read", scope.subscription_id, handler, versions))
 
 

@@ -3,15 +3,13 @@ role definitions, eligibility schedule instances, Partner Admin Links and PAL op
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from armsim.builtin_roles import Role
 from armsim.directory import LinkRecord, Scope, TenantView, parse_scope
-from armsim.estate_model import Assignment, Tenant
-from armsim.roles import Role
+from armsim.estate.model import Assignment, Tenant
+from armsim.state import SimulatorState
 from armsim.wire import iso
-
-if TYPE_CHECKING:
-    from armsim.server import Simulator
 
 CREATED = "2026-01-01T00:00:00.0000000Z"  # estate objects carry one fixed, documented timestamp
 
@@ -215,7 +213,7 @@ def assignment_instance_json(tv: TenantView, a: Assignment, member: str, listing
 # -- Microsoft.ManagementPartner (PAL) ----------------------------------------------------------
 
 
-def link_json(sim: Simulator, link: LinkRecord) -> dict[str, Any]:
+def link_json(sim: SimulatorState, link: LinkRecord) -> dict[str, Any]:
     # As the provider's example responses show it: lower-case id, the singular type
     # `Microsoft.ManagementPartner/partner`, an integer etag and the version as a string.
     pid = link.partner_id

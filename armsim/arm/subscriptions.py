@@ -2,38 +2,34 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from aiohttp import web
 
 from armsim.arm.access import Caller, forbidden
 from armsim.arm.shapes import resource_group_json, subscription_json, tenant_json
 from armsim.directory import READ_RESOURCE_GROUPS
+from armsim.state import SimulatorState
 from armsim.wire import arm_error, json_response, page
 
-if TYPE_CHECKING:
-    from armsim.server import Simulator
 
-
-def list_tenants(sim: Simulator, request: web.Request, caller: Caller) -> web.Response:
+def list_tenants(sim: SimulatorState, request: web.Request, caller: Caller) -> web.Response:
     items = [tenant_json(caller.tenant.tenant)]
     return json_response(200, page(request, sim.base_url, items, sim.page_size, next_link_always=True))
 
 
-def list_subscriptions(sim: Simulator, request: web.Request, caller: Caller) -> web.Response:
+def list_subscriptions(sim: SimulatorState, request: web.Request, caller: Caller) -> web.Response:
     tv = caller.tenant
     items = [subscription_json(tv, sid) for sid in tv.subscriptions if tv.sees_subscription(caller.oid, sid)]
     return json_response(200, page(request, sim.base_url, items, sim.page_size, next_link_always=True))
 
 
-def get_subscription(sim: Simulator, request: web.Request, caller: Caller) -> web.Response:
+def get_subscription(sim: SimulatorState, request: web.Request, caller: Caller) -> web.Response:
     sid = request.path.rstrip("/").split("/")[2].lower()
     if not caller.tenant.sees_subscription(caller.oid, sid):
         raise arm_error(404, "SubscriptionNotFound", f"The subscription '{sid}' could not be found.")
     return json_response(200, subscription_json(caller.tenant, sid))
 
 
-def list_resource_groups(sim: Simulator, request: web.Request, caller: Caller) -> web.Response:
+def list_resource_groups(sim: SimulatorState, request: web.Request, caller: Caller) -> web.Response:
     sid = request.path.split("/")[2].lower()
     tv = caller.tenant
     if not tv.sees_subscription(caller.oid, sid):

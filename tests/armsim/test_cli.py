@@ -1,4 +1,4 @@
-"""`python -m armsim serve` as the contract says (design.md §10): ready line, --cloud-out, stats, exit."""
+"""`python -m armsim serve` as its callers rely on it: ready line, --cloud-out, stats, exit."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ import pytest
 from armsim_support import ESTATE_FILE, FABRIKAM, OPS_OID, SUB_PROD
 
 from armsim import load_estate
+from armsim.builtin_roles import BUILTIN_BY_NAME
 from armsim.directory import (
     AssignmentFilter,
     FilterError,
@@ -14,7 +15,6 @@ from armsim.directory import (
     parse_role_definition_filter,
     parse_scope,
 )
-from armsim.roles import BUILTIN_BY_NAME
 
 WRITE_ASSIGNMENTS = "Microsoft.Authorization/roleAssignments/write"
 

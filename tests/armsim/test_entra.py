@@ -3,6 +3,8 @@ certificate, federated assertion), the managed-identity endpoint, and the AADSTS
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from pathlib import Path
 
@@ -29,19 +31,28 @@ from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import CertificateCredential, ClientAssertionCredential, ManagedIdentityCredential
 from azure.identity import aio as identity_aio
 from azure.mgmt.resource.subscriptions import SubscriptionClient
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from armsim import Cloud
-from armsim.tokens import decode_unverified
+from armsim.tokens import b64url, decode_unverified
 
 EXCHANGE = "api://AzureADTokenExchange/.default"
 
 
 def test_client_secret_token_carries_the_principal_claims(cloud: Cloud) -> None:
+    asked = int(time.time())
     token = credential(cloud, OPS_APP).get_token(SCOPE)
+    answered = time.time()
     _header, claims = decode_unverified(token.token)
     assert (claims["oid"], claims["tid"], claims["appid"]) == (OPS_OID, FABRIKAM, OPS_APP)
     assert claims["aud"] == "https://management.azure.com/"
-    assert claims["iat"] <= time.time() < claims["exp"] == token.expires_on
+    assert asked <= claims["iat"] <= answered < claims["exp"]
+    # azure-identity counts expiry from when it sent the request (its clock + `expires_in`), as
+    # against Entra: when armsim answers in a later second, the client's expiry is that much
+    # before `exp`, and never after it.
+    assert claims["exp"] - (int(answered) - asked) <= token.expires_on <= claims["exp"]
 
 
 def test_same_app_in_another_tenant_is_another_principal(cloud: Cloud) -> None:
@@ -138,6 +149,37 @@ def test_certificate_not_registered_on_the_app_is_refused(cloud: Cloud, cert_fil
         connection_verify=cloud.ca_bundle,
     )
     with pytest.raises(ClientAuthenticationError, match="AADSTS700027"):
+        cred.get_token(SCOPE)
+
+
+def test_certificate_assertion_signed_by_another_key_is_refused(
+    cloud: Cloud, cert_files: tuple[Path, str]
+) -> None:
+    """The assertion names the app's registered certificate, but another key signed it."""
+    cert = x509.load_pem_x509_certificate(cert_files[1].encode())
+    thumbprint = b64url(hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).digest())
+    now = int(time.time())
+    header = {"alg": "RS256", "typ": "JWT", "x5t#S256": thumbprint}
+    claims = {
+        "aud": f"{cloud.authority}/{FABRIKAM}/oauth2/v2.0/token",
+        "iss": CERT_APP,
+        "sub": CERT_APP,
+        "jti": "forged",
+        "nbf": now,
+        "exp": now + 600,
+    }
+    signing_input = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims).encode())}"
+    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    signature = other_key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    cred = ClientAssertionCredential(
+        FABRIKAM,
+        CERT_APP,
+        lambda: f"{signing_input}.{b64url(signature)}",
+        authority=cloud.authority,
+        disable_instance_discovery=True,
+        connection_verify=cloud.ca_bundle,
+    )
+    with pytest.raises(ClientAuthenticationError, match="AADSTS700027: Client assertion failed signature"):
         cred.get_token(SCOPE)
 
 

@@ -1,15 +1,14 @@
-"""The estate file: what armsim's Azure contains (design.md §10), loaded and validated.
+"""The estate file: what armsim's Azure contains, loaded and validated.
 
 Every problem is reported as `FILE: path.in.file: what is wrong`, and unknown keys are errors,
 so a typo in a test estate never silently changes what the simulator serves.
 
-This module is the public face of the estate: the dataclasses live in `armsim.estate_model`, the
-parser in `armsim.estate_parser` (with its readers `estate_fields`, `estate_principals`,
-`estate_rbac` and `estate_faults`).
+This package's face: the dataclasses live in `model`, the parser in `parser`, with its readers
+`fields` (typed primitives), `principals`, `rbac` (custom roles and assignments) and `faults`.
 """
 
-from armsim.estate_fields import GUID
-from armsim.estate_model import (
+from armsim.estate.fields import GUID
+from armsim.estate.model import (
     DEFAULT_IDENTITY_HEADER,
     Assignment,
     Certificate,
@@ -23,8 +22,8 @@ from armsim.estate_model import (
     Tenant,
     Throttle,
 )
-from armsim.estate_parser import load_estate, parse_estate
-from armsim.estate_principals import PRINCIPAL_TYPES
+from armsim.estate.parser import load_estate, parse_estate
+from armsim.estate.principals import PRINCIPAL_TYPES
 
 __all__ = [
     "DEFAULT_IDENTITY_HEADER",

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from armsim.estate_fields import GUID, FieldReader
-from armsim.estate_model import Assignment, Principal, Subscription
-from armsim.roles import BUILTIN_BY_ID, BUILTIN_BY_NAME, Role
+from armsim.builtin_roles import BUILTIN_BY_ID, BUILTIN_BY_NAME, Role
+from armsim.estate.fields import GUID, FieldReader
+from armsim.estate.model import Assignment, Principal, Subscription
 
 _ASSIGNMENT_NS = uuid.UUID("6f1d9a52-4a0e-4c59-9a53-8f7d3c0b2a11")
 
@@ -48,13 +48,14 @@ def read_custom_roles(reader: FieldReader, raw: Any, path: str, tid: str) -> dic
             raise reader.fail(f"{p}.role_id", f"role id {rid} is already defined")
         if name.lower() in BUILTIN_BY_NAME or any(x.name.lower() == name.lower() for x in roles.values()):
             raise reader.fail(f"{p}.name", f"role name {name!r} is already taken")
-        kinds = ("actions", "not_actions", "data_actions", "not_data_actions")
-        lists = [reader.strings(m, k, p) for k in kinds]
         roles[rid] = Role(
             rid,
             name,
             False,
-            *lists,
+            actions=reader.strings(m, "actions", p),
+            not_actions=reader.strings(m, "not_actions", p),
+            data_actions=reader.strings(m, "data_actions", p),
+            not_data_actions=reader.strings(m, "not_data_actions", p),
             description=str(m.get("description", "")),
             assignable_scopes=(f"/providers/Microsoft.Management/managementGroups/{tid}",),
         )

@@ -33,7 +33,7 @@ from azure.mgmt.authorization.aio import AuthorizationManagementClient as AioAut
 from azure.mgmt.resource.subscriptions.aio import SubscriptionClient as AioSubscriptionClient
 
 from armsim import ArmSimServer, Cloud, parse_estate
-from armsim.roles import BUILTIN_BY_ID
+from armsim.builtin_roles import BUILTIN_BY_ID
 from pal_audit.roles import PEC_TABLE
 
 AUTHZ_SPECS = "specification/authorization/resource-manager/Microsoft.Authorization"

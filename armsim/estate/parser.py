@@ -14,11 +14,11 @@ from typing import Any
 
 import yaml
 
-from armsim.estate_faults import read_faults
-from armsim.estate_fields import FieldReader
-from armsim.estate_model import DEFAULT_IDENTITY_HEADER, Estate, EstateError, Partner, Subscription, Tenant
-from armsim.estate_principals import read_principals
-from armsim.estate_rbac import TenantContext, read_assignments, read_custom_roles
+from armsim.estate.faults import read_faults
+from armsim.estate.fields import FieldReader
+from armsim.estate.model import DEFAULT_IDENTITY_HEADER, Estate, EstateError, Partner, Subscription, Tenant
+from armsim.estate.principals import read_principals
+from armsim.estate.rbac import TenantContext, read_assignments, read_custom_roles
 
 
 def load_estate(path: str | Path, *, now: datetime | None = None) -> Estate:

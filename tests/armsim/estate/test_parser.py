@@ -25,7 +25,7 @@ def test_the_test_estate_and_the_demo_estate_load() -> None:
     assert dev.resource_groups == ("rg-pim",)  # resource groups named in scopes exist implicitly
     assert dev.management_group == FABRIKAM  # no group: directly under the tenant root group
     assert estate.throttle is None  # `throttle: false`
-    demo = Path(__file__).resolve().parents[2] / "examples" / "estate.yaml"
+    demo = Path(__file__).resolve().parents[3] / "examples" / "estate.yaml"
     assert len(load_estate(demo).tenants) >= 6
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from armsim.estate_fields import FieldReader
-from armsim.estate_model import FailRule, Throttle
+from armsim.estate.fields import FieldReader
+from armsim.estate.model import FailRule, Throttle
 
 
 def read_faults(
@@ -25,21 +25,25 @@ def read_faults(
 def _read_throttle(reader: FieldReader, raw: Any) -> Throttle | None:
     if raw is False or raw is None:
         return None  # `throttle: false` turns ARM throttling off
-    limits = {
-        "reads_burst": True,
-        "reads_per_second": False,
-        "writes_burst": True,
-        "writes_per_second": False,
-    }
-    m = reader.mapping(raw, "faults.throttle", (), tuple(limits))
+    p = "faults.throttle"
+    m = reader.mapping(raw, p, (), ("reads_burst", "reads_per_second", "writes_burst", "writes_per_second"))
+    default = Throttle()
+
+    def burst(key: str, otherwise: int) -> int:
+        return reader.number(m[key], f"{p}.{key}", integer=True, low=1, high=10**9) if key in m else otherwise
+
+    def rate(key: str, otherwise: float) -> float:
+        return (
+            reader.number(m[key], f"{p}.{key}", integer=False, low=0.001, high=10**9)
+            if key in m
+            else otherwise
+        )
+
     return Throttle(
-        **{
-            k: reader.number(
-                m[k], f"faults.throttle.{k}", integer=integer, low=1 if integer else 0.001, high=10**9
-            )
-            for k, integer in limits.items()
-            if k in m
-        }
+        reads_burst=burst("reads_burst", default.reads_burst),
+        reads_per_second=rate("reads_per_second", default.reads_per_second),
+        writes_burst=burst("writes_burst", default.writes_burst),
+        writes_per_second=rate("writes_per_second", default.writes_per_second),
     )
 
 

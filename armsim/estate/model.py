@@ -1,6 +1,6 @@
-"""The estate model: what armsim's Azure contains (design.md §10), as frozen dataclasses.
+"""The estate model: what armsim's Azure contains, as frozen dataclasses.
 
-`armsim.estate_parser` builds an `Estate` from a file and validates it; `armsim.estate` re-exports both.
+`armsim.estate.parser` builds an `Estate` from a file and validates it; `armsim.estate` re-exports both.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from armsim.roles import Role
+from armsim.builtin_roles import Role
 
 DEFAULT_IDENTITY_HEADER = "armsim-identity-header"
 

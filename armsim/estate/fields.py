@@ -4,9 +4,12 @@ the path in it (`tenants[0].principals[2].app_id`) and what is wrong. Unknown ke
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar, overload
 
-from armsim.estate_model import EstateError
+from armsim.estate.model import EstateError
+
+T = TypeVar("T")
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -20,7 +23,11 @@ class FieldReader:
     def fail(self, path: str, problem: str) -> EstateError:
         return EstateError(f"{self.source}: {path or '(top level)'}: {problem}")
 
-    def mapping(self, v: Any, path: str, required: tuple[str, ...], optional: tuple[str, ...]) -> dict:
+    # Values are `Any`: they are what YAML (or JSON) gave, checked only by these readers.
+
+    def mapping(
+        self, v: Any, path: str, required: tuple[str, ...], optional: tuple[str, ...]
+    ) -> dict[str, Any]:
         if not isinstance(v, dict):
             raise self.fail(path, f"expected a mapping, got {type(v).__name__}")
         unknown = [k for k in v if k not in required and k not in optional]
@@ -32,7 +39,7 @@ class FieldReader:
                 raise self.fail(join_path(path, k), "required key is missing")
         return v
 
-    def seq(self, v: Any, path: str) -> list:
+    def seq(self, v: Any, path: str) -> list[Any]:
         if v is None:
             return []
         if not isinstance(v, list):
@@ -44,7 +51,7 @@ class FieldReader:
             raise self.fail(path, f"expected a non-empty string, got {v!r}")
         return str(v)
 
-    def strings(self, m: dict, key: str, path: str) -> tuple[str, ...]:
+    def strings(self, m: dict[str, Any], key: str, path: str) -> tuple[str, ...]:
         p = join_path(path, key)
         return tuple(self.text(x, f"{p}[{i}]") for i, x in enumerate(self.seq(m.get(key), p)))
 
@@ -58,14 +65,20 @@ class FieldReader:
             raise self.fail(path, f"expected true or false, got {v!r}")
         return v
 
-    def number(self, v: Any, path: str, *, integer: bool, low: float, high: float) -> Any:
-        ok_type = isinstance(v, int) if integer else isinstance(v, int | float)
-        if isinstance(v, bool) or not ok_type or not low <= v <= high:
-            kind = "an integer" if integer else "a number"
-            raise self.fail(path, f"expected {kind} from {low:g} to {high:g}, got {v!r}")
-        return v
+    @overload
+    def number(self, v: Any, path: str, *, integer: Literal[True], low: float, high: float) -> int: ...
+    @overload
+    def number(self, v: Any, path: str, *, integer: Literal[False], low: float, high: float) -> float: ...
+    def number(self, v: Any, path: str, *, integer: bool, low: float, high: float) -> float:
+        """`v` itself (an int stays an int) when it is a number of the kind asked for, in range."""
+        # bool is an int in Python, but YAML's `true` is no number
+        right_kind = isinstance(v, int) if integer else isinstance(v, int | float)
+        if right_kind and isinstance(v, int | float) and not isinstance(v, bool) and low <= v <= high:
+            return v
+        kind = "an integer" if integer else "a number"
+        raise self.fail(path, f"expected {kind} from {low:g} to {high:g}, got {v!r}")
 
-    def opt(self, m: dict, key: str, path: str, read: Any, **kw: Any) -> Any:
+    def opt(self, m: dict[str, Any], key: str, path: str, read: Callable[..., T], **kw: Any) -> T | None:
         """`read(m[key])` with the key's path, or None when the optional key is absent."""
         return read(m[key], join_path(path, key), **kw) if key in m else None
 

@@ -7,8 +7,8 @@ import base64
 import hashlib
 from typing import Any
 
-from armsim.estate_fields import FieldReader
-from armsim.estate_model import Certificate, FederatedCredential, Partner, Principal
+from armsim.estate.fields import FieldReader
+from armsim.estate.model import Certificate, FederatedCredential, Partner, Principal
 
 PRINCIPAL_TYPES = ("ServicePrincipal", "User", "Group")
 
@@ -128,11 +128,15 @@ def _read_certificate(reader: FieldReader, raw: Any, path: str) -> Certificate:
     except ValueError as e:
         raise reader.fail(path, f"not a PEM X.509 certificate ({e})") from None
     der = cert.public_bytes(serialization.Encoding.DER)
-    b64 = lambda d: base64.urlsafe_b64encode(d).rstrip(b"=").decode()  # noqa: E731
     return Certificate(
-        sha1_thumbprint=b64(hashlib.sha1(der).digest()),
-        sha256_thumbprint=b64(hashlib.sha256(der).digest()),
+        sha1_thumbprint=_b64url(hashlib.sha1(der).digest()),
+        sha256_thumbprint=_b64url(hashlib.sha256(der).digest()),
         public_key_pem=cert.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         ),
     )
+
+
+def _b64url(digest: bytes) -> str:
+    """Unpadded base64url, as a JWT's `x5t` and `x5t#S256` headers carry a thumbprint."""
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
