@@ -11,6 +11,7 @@ from pal_audit.checks.base import (
     identity_finding,
     is_ours,
     link_text,
+    utc_day,
 )
 from pal_audit.model import Finding, PartnerPolicy, Severity, TenantSnapshot
 
@@ -32,10 +33,13 @@ def _judge(who: Evidence, tenant: TenantSnapshot, policy: PartnerPolicy) -> list
     if access.active_eligible or not access.pim_eligible:
         return []
     scope = access.pim_eligible[0].assignment.scope
+    # An eligibility with an end date cannot even be activated after it: say when.
+    ending = "".join(f" {h.describe()} is eligible until {utc_day(h.assignment.end).isoformat()}."
+                     for h in access.pim_eligible if h.assignment.end is not None)
     return [identity_finding(
         META, who,
         detail=f"Linked to {link_text(who)}. PIM-eligible (inactive) PAL-eligible roles: "
-               f"{describe(access.pim_eligible)}. Active roles: {describe(access.active)}. "
+               f"{describe(access.pim_eligible)}.{ending} Active roles: {describe(access.active)}. "
                "PAL credit follows active assignments only.",
         remediation="Ask the customer for a permanent low-privilege eligible role, e.g. "
                     f"`az role assignment create --assignee {who.principal_id} --role "
