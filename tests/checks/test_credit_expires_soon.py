@@ -26,7 +26,8 @@ from pal_audit.model import IdentitySnapshot, PartnerPolicy, RoleAssignment, Rol
 TODAY = date(2026, 11, 30)
 AT_TODAY = replace(POLICY, today=TODAY)
 KEY = ("credit_expires_soon", OID)
-SCHEDULES_FORBIDDEN = Unknown("assignment_schedules", "forbidden", "listing role assignment schedules: HTTP 403")
+SCHEDULES_FORBIDDEN = Unknown("assignment_schedules", "forbidden",
+                              "listing role assignment schedules: HTTP 403")
 
 
 def ending(role: RoleDefinition, days: int, scope: str = SUB, principal: str = OID) -> RoleAssignment:
@@ -129,7 +130,8 @@ def test_an_eligible_role_held_through_a_group_counts():
 def test_the_engine_passes_the_audit_date_and_the_registry_window():
     policy = PartnerPolicy("1234567", expiry_warning_days=3, today=TODAY)
     assert [f.check_id for f in decide(tenant(linked(ending(SRC, 5))), policy).findings] == []
-    assert "credit_expires_soon" in [f.check_id for f in decide(tenant(linked(ending(SRC, 3))), policy).findings]
+    found = decide(tenant(linked(ending(SRC, 3))), policy).findings
+    assert "credit_expires_soon" in [f.check_id for f in found]
 
 
 def test_pim_eligibility_that_ends_is_named_in_eligible_role_only_via_pim():
