@@ -84,7 +84,7 @@ def test_pim_eligibility_end_is_named_in_eligible_role_only_via_pim(tmp_path: Pa
     with served(b, tmp_path) as (registry, _):
         result = audit(registry, b.env, today=TODAY)["Pim"]
     found = finding(result, "eligible_role_only_via_pim")
-    assert f"Contributor at {b.sub(t)} is eligible until {on(20)}" in found.detail
+    assert f"Contributor at {b.sub(t)}, eligible until {on(20)} (" in found.detail
 
 
 def test_unreadable_schedules_leave_expiry_undecided_never_permanent(tmp_path: Path) -> None:

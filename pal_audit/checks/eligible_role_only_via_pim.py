@@ -5,6 +5,7 @@ from __future__ import annotations
 from pal_audit.checks.base import (
     CheckMeta,
     Evidence,
+    Held,
     IdentityCheck,
     access_of,
     describe,
@@ -33,19 +34,26 @@ def _judge(who: Evidence, tenant: TenantSnapshot, policy: PartnerPolicy) -> list
     if access.active_eligible or not access.pim_eligible:
         return []
     scope = access.pim_eligible[0].assignment.scope
-    # An eligibility with an end date cannot even be activated after it: say when.
-    ending = "".join(f" {h.describe()} is eligible until {utc_day(h.assignment.end).isoformat()}."
-                     for h in access.pim_eligible if h.assignment.end is not None)
     return [identity_finding(
         META, who,
         detail=f"Linked to {link_text(who)}. PIM-eligible (inactive) PAL-eligible roles: "
-               f"{describe(access.pim_eligible)}.{ending} Active roles: {describe(access.active)}. "
+               f"{_with_ends(access.pim_eligible)}. Active roles: {describe(access.active)}. "
                "PAL credit follows active assignments only.",
         remediation="Ask the customer for a permanent low-privilege eligible role, e.g. "
                     f"`az role assignment create --assignee {who.principal_id} --role "
                     f'"Support Request Contributor" --scope {scope}`, and keep the PIM role for '
                     "elevated work.",
     )]
+
+
+def _with_ends(held: tuple[Held, ...], limit: int = 5) -> str:
+    """Like `describe`, saying when a time-bound eligibility ends: it cannot be activated after."""
+    parts = [f"{h.describe()}"
+             + (f", eligible until {utc_day(h.assignment.end).isoformat()}" if h.assignment.end else "")
+             + f" ({h.verdict.explanation})" for h in held[:limit]]
+    if len(held) > limit:
+        parts.append(f"and {len(held) - limit} more")
+    return "; ".join(parts)
 
 
 evaluate = IdentityCheck(META, _judge)

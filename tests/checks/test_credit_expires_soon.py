@@ -138,7 +138,7 @@ def test_pim_eligibility_that_ends_is_named_in_eligible_role_only_via_pim():
     eligibility = replace(assign(CONTRIBUTOR), end=datetime(2026, 12, 5, 8, 0, tzinfo=UTC))
     who = ident(link=link(), active=[assign(READER)], eligible=[eligibility])
     [finding] = eligible_role_only_via_pim.evaluate(tenant(who), AT_TODAY)
-    assert f"Contributor at {SUB} is eligible until 2026-12-05" in finding.detail
+    assert f"Contributor at {SUB}, eligible until 2026-12-05 (Contributor is PAL-eligible" in finding.detail
     permanent = ident(link=link(), active=[assign(READER)], eligible=[assign(CONTRIBUTOR)])
     [finding] = eligible_role_only_via_pim.evaluate(tenant(permanent), AT_TODAY)
     assert "eligible until" not in finding.detail
