@@ -344,7 +344,7 @@ async def collect_identity(tenant_id: str, identity: str, own: ArmSession, cache
     if isinstance(schedules, Unknown):
         unknowns.append(schedules)
     else:
-        active = {k: a for k, a in zip(active, with_end_dates(active.values(), schedules), strict=True)}
+        active = dict(zip(active.keys(), with_end_dates(active.values(), schedules), strict=True))
     if isinstance(eligible, Unknown):
         unknowns.append(eligible)
     else:

@@ -185,3 +185,28 @@ async def test_pim_pages_keep_their_api_version_when_role_assignments_are_listed
         finally:
             await session.close()
             await transport.close()
+
+
+def test_assignments_are_matched_to_their_schedule_by_origin_id_then_name_then_scope_role_principal() -> None:
+    # Pure matching, with the SDK's own model: real instances carry the origin id in the service's
+    # casing, and the schedule is named after the assignment.
+    from azure.mgmt.authorization.v2020_10_01.models import RoleAssignmentScheduleInstance
+
+    from pal_audit.collect import ScheduleEnd, with_end_dates
+    from pal_audit.model import RoleAssignment
+
+    sub, role, who = "/subscriptions/s1", "cfd33db0-3dd1-45e3-aa9d-cdbdf3b6f24e", "p1"
+    base = f"{sub}/providers/Microsoft.Authorization"
+    end1, end2, end3 = (datetime(2026, 12, d, tzinfo=UTC) for d in (1, 2, 3))
+    schedules = [ScheduleEnd(RoleAssignmentScheduleInstance(
+                     origin_role_assignment_id=f"{base.upper()}/ROLEASSIGNMENTS/A1", end_date_time=end1)),
+                 ScheduleEnd(RoleAssignmentScheduleInstance(
+                     role_assignment_schedule_id=f"{base}/roleAssignmentSchedules/a2", end_date_time=end2)),
+                 ScheduleEnd(RoleAssignmentScheduleInstance(
+                     scope=f"{sub}/resourceGroups/RG", principal_id=who, end_date_time=end3,
+                     role_definition_id=f"{base}/roleDefinitions/{role.upper()}"))]
+    active = [RoleAssignment(f"{base}/roleAssignments/a1", sub, role, who),
+              RoleAssignment(f"{base}/roleAssignments/a2", sub, role, who),
+              RoleAssignment(f"{sub}/resourceGroups/rg/x/a3", f"{sub}/resourceGroups/rg", role, who),
+              RoleAssignment(f"{base}/roleAssignments/a4", sub, "other-role", who)]
+    assert [a.end for a in with_end_dates(active, schedules)] == [end1, end2, end3, None]
