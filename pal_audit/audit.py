@@ -61,8 +61,11 @@ class TenantResult:
 
 
 def assess(snapshot: TenantSnapshot, registry: Registry, today: date) -> TenantResult:
-    """The pure part: checks, then suppressions; the undecided keys travel on the snapshot."""
-    decision = decide(snapshot, registry.partner_policy())
+    """The pure part: checks, then suppressions; the undecided keys travel on the snapshot.
+
+    `today` reaches the checks on the policy (credit_expires_soon compares end dates with it).
+    """
+    decision = decide(snapshot, replace(registry.partner_policy(), today=today))
     findings = tuple(apply_suppressions(list(decision.findings), registry.suppression_rules(), today))
     return TenantResult(replace(snapshot, undecided=snapshot.undecided | decision.undecided), findings)
 

@@ -2,14 +2,17 @@
 
 Per identity: its token (for oid/tid), its own link, the subscriptions it sees, then per
 subscription its active assignments (assignedTo: transitive through groups, inherited from
-management groups) and its PIM eligibility. Identities holding only resource-group roles are
+management groups), its PIM eligibility and its assignment schedule instances (the end dates of
+time-bound active assignments). Identities holding only resource-group roles are
 refused at subscription scope; they are audited per visible resource group instead.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
@@ -55,6 +58,8 @@ def _assignment(item: Any) -> RoleAssignment:
         role_id=role_guid(item.role_definition_id),
         principal_id=(item.principal_id or "").lower(),
         principal_type=str(item.principal_type or ""),
+        # Eligibility instances carry their end; role assignments never do (schedules say it).
+        end=getattr(item, "end_date_time", None),
     )
 
 
@@ -99,10 +104,22 @@ class ArmSession:
         return self._client("subscriptions", lambda: SubscriptionClient(self.credential, **self._kwargs))
 
     def authorization(self) -> Any:
+        return self._authorization_client("authorization")
+
+    def pim(self) -> Any:
+        """A client of its own for the PIM lists (api 2020-10-01).
+
+        azure-mgmt-authorization keeps one api-version per client, shared by its operation groups,
+        and a next-page request carries whichever version was set last: sharing a client with the
+        role assignment lists (2022-04-01) running concurrently would page with the wrong one.
+        """
+        return self._authorization_client("pim")
+
+    def _authorization_client(self, key: str) -> Any:
         from azure.mgmt.authorization.aio import AuthorizationManagementClient
 
         # Scoped operations (list_for_scope, get_by_id) never use the client's subscription id.
-        return self._client("authorization", lambda: AuthorizationManagementClient(
+        return self._client(key, lambda: AuthorizationManagementClient(
             self.credential, "00000000-0000-0000-0000-000000000000", **self._kwargs))
 
     def resources(self, subscription_id: str) -> Any:
@@ -173,7 +190,7 @@ async def list_eligible(session: ArmSession) -> list[RoleAssignment] | Unknown:
     Listed once at the tenant root with asTarget(): eligibility alone does not make a
     subscription visible, so a per-subscription listing would miss a PIM-only identity.
     """
-    instances = session.authorization().role_eligibility_schedule_instances
+    instances = session.pim().role_eligibility_schedule_instances
     try:
         items = await _collect(instances.list_for_scope("/", filter="asTarget()"))
     except HttpResponseError as exc:
@@ -182,6 +199,64 @@ async def list_eligible(session: ArmSession) -> list[RoleAssignment] | Unknown:
             return Unknown("pim", reason, f"listing PIM eligibility: HTTP {exc.status_code}")
         raise
     return [_assignment(i) for i in items]
+
+
+class ScheduleEnd:
+    """The end date of one active assignment schedule instance, with every key it can match by."""
+
+    def __init__(self, item: Any) -> None:
+        self.end: datetime | None = item.end_date_time
+        keys = (item.origin_role_assignment_id, _name_of(item.role_assignment_schedule_id))
+        self.keys = {k.lower() for k in keys if k}
+        self.triple = ((item.scope or "").lower(), role_guid(item.role_definition_id or ""),
+                       (item.principal_id or "").lower())
+
+
+def _name_of(resource_id: str | None) -> str | None:
+    return resource_id.rstrip("/").rsplit("/", 1)[-1] if resource_id else None
+
+
+async def list_schedule_ends(session: ArmSession) -> list[ScheduleEnd] | Unknown:
+    """The caller's active assignment schedule instances anywhere in the tenant (asTarget()).
+
+    Any failure leaves the end dates unknown rather than failing the unit: the other checks do
+    not need them, and unknown is never read as "permanent".
+    """
+    from pal_audit.failures import classify  # failures imports this module
+
+    instances = session.pim().role_assignment_schedule_instances
+    try:
+        items = await _collect(instances.list_for_scope("/", filter="asTarget()"))
+    except AzureError as exc:
+        error = classify(exc, step="listing role assignment schedules")
+        return Unknown("assignment_schedules", error.reason, error.message)
+    return [ScheduleEnd(i) for i in items]
+
+
+def with_end_dates(active: Iterable[RoleAssignment], schedules: list[ScheduleEnd]) -> list[RoleAssignment]:
+    """Each active assignment with the end date of its schedule instance.
+
+    Matched by the instance's originRoleAssignmentId, then by the schedule's name (the same GUID
+    as the assignment's in Azure), then by (scope, role, principal). Every assignment in effect
+    has an instance and a time-bound one always has one with its end, so an assignment matching
+    none is permanent.
+    """
+    by_key: dict[str, datetime | None] = {}
+    by_triple: dict[tuple[str, str, str], datetime | None] = {}
+    for s in schedules:
+        for key in s.keys:
+            by_key.setdefault(key, s.end)
+        by_triple.setdefault(s.triple, s.end)
+    out = []
+    for a in active:
+        for key in (a.assignment_id.lower(), (_name_of(a.assignment_id) or "").lower()):
+            if key in by_key:
+                end = by_key[key]
+                break
+        else:
+            end = by_triple.get((a.scope.lower(), a.role_id, a.principal_id))
+        out.append(replace(a, end=end))
+    return out
 
 
 async def resolve_roles(session: ArmSession, cache: RoleDefinitionCache, tenant_id: str,
@@ -249,13 +324,15 @@ async def collect_identity(tenant_id: str, identity: str, own: ArmSession, cache
         await sign_in(reader, tenant_id)
     step.name = "listing subscriptions"
     subscriptions = await list_subscriptions(lister)
-    step.name = "listing role assignments and PIM eligibility"
+    step.name = "listing role assignments, PIM eligibility and assignment schedules"
     if parallel:
-        per_subscription, eligible = await asyncio.gather(
-            asyncio.gather(*(list_active(lister, sub, oid) for sub in subscriptions)), list_eligible(own))
+        per_subscription, eligible, schedules = await asyncio.gather(
+            asyncio.gather(*(list_active(lister, sub, oid) for sub in subscriptions)), list_eligible(own),
+            list_schedule_ends(own))
     else:
         per_subscription = [await list_active(lister, sub, oid) for sub in subscriptions]
         eligible = await list_eligible(own)
+        schedules = await list_schedule_ends(own)
     active: dict[str, RoleAssignment] = {}
     seen_in: dict[str, str] = {}
     for sub, sub_active in zip(subscriptions, per_subscription, strict=True):
@@ -264,6 +341,10 @@ async def collect_identity(tenant_id: str, identity: str, own: ArmSession, cache
             active.setdefault(a.assignment_id.lower(), a)
             seen_in.setdefault(a.role_id, sub)
     unknowns: list[Unknown] = []
+    if isinstance(schedules, Unknown):
+        unknowns.append(schedules)
+    else:
+        active = dict(zip(active.keys(), with_end_dates(active.values(), schedules), strict=True))
     if isinstance(eligible, Unknown):
         unknowns.append(eligible)
     else:

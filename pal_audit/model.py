@@ -14,15 +14,18 @@ from typing import Literal
 CHECK_IDS: tuple[str, ...] = (  # design.md §6 (contract)
     "link_missing", "link_foreign_partner", "link_previous_partner_id", "link_without_access",
     "link_without_eligible_role", "eligible_role_only_via_pim", "link_on_excluded_tenant",
-    "excessive_privilege", "customer_approval_missing", "tenant_without_credited_link", "audit_error",
+    "excessive_privilege", "customer_approval_missing", "tenant_without_credited_link",
+    "credit_expires_soon", "audit_error",
 )
 
 ErrorReason = Literal["auth_failed", "forbidden", "throttled", "timeout", "not_found", "unexpected"]
 
 # The inputs a check can rely on, one per thing collection reads for an identity. A check declares
 # the ones it reads (CheckMeta.needs); an input that could not be read is an `Unknown`, never "none".
-Input = Literal["link", "subscriptions", "active", "pim", "role_definitions"]
-INPUTS: tuple[Input, ...] = ("link", "subscriptions", "active", "pim", "role_definitions")
+# `assignment_schedules` is the end dates of active assignments (PIM assignment schedule instances).
+Input = Literal["link", "subscriptions", "active", "pim", "role_definitions", "assignment_schedules"]
+INPUTS: tuple[Input, ...] = ("link", "subscriptions", "active", "pim", "role_definitions",
+                             "assignment_schedules")
 
 
 class Severity(StrEnum):
@@ -72,6 +75,9 @@ class RoleAssignment:
     role_id: str                # bare GUID (lower case), key into IdentitySnapshot.roles
     principal_id: str           # who holds it: the identity itself or a group it belongs to
     principal_type: str = "ServicePrincipal"
+    # When it stops granting access (UTC); None = permanent. For active assignments this is only
+    # evidence when the snapshot's assignment schedules were read (see IdentitySnapshot).
+    end: datetime | None = None
 
     @property
     def scope_kind(self) -> Literal["root", "management_group", "subscription", "resource_group", "resource"]:
@@ -117,8 +123,12 @@ class Unknown:
         """Whether the unit reports it as an `audit_error`.
 
         Unreadable PIM eligibility is a normal state for an identity without the right to read it
-        (the contract calls it "unknown", not an error), so it is only a partial-audit detail.
+        (the contract calls it "unknown", not an error), so it is only a partial-audit detail. So
+        is an assignment schedule list refused (403) or not served (404): it only leaves the end
+        dates of active assignments unknown. Any other failure there is reported.
         """
+        if self.input == "assignment_schedules":
+            return self.reason not in ("forbidden", "not_found")
         return self.input != "pim"
 
 
@@ -129,7 +139,10 @@ class IdentitySnapshot:
     When `error` is set, the identity could not be audited and the other fields are not evidence.
     Otherwise every field is evidence except what `unknowns` names: `eligible` is None when PIM
     eligibility could not be read (unknown, not "none"), and a role id missing from `roles` whose
-    definition could not be read is listed there with its reason. A unit with unknowns is
+    definition could not be read is listed there with its reason. The `end` of an active
+    assignment is evidence only while `schedules_known`: when the assignment schedule list could
+    not be read, every end date is unknown (an `Unknown("assignment_schedules", ...)`), never
+    "permanent". A unit with unknowns is
     *partially audited*: checks decide what its evidence decides and leave the rest undecided.
     """
 
@@ -143,6 +156,11 @@ class IdentitySnapshot:
     roles: dict[str, RoleDefinition] = field(default_factory=dict)  # role_id -> definition
     error: AuditError | None = None
     unknowns: tuple[Unknown, ...] = ()
+
+    @property
+    def schedules_known(self) -> bool:
+        """Whether the end dates of the active assignments were read."""
+        return not any(u.input == "assignment_schedules" for u in self.unknowns)
 
     @property
     def ok(self) -> bool:
@@ -191,6 +209,11 @@ class PartnerPolicy:
     partner_id: str
     previous_partner_ids: frozenset[str] = frozenset()
     custom_roles: Literal["not_eligible", "by_permissions"] = "not_eligible"
+    # Warn when the last PAL-eligible active assignment ends within this many days of `today`.
+    expiry_warning_days: int = 14
+    # The audit's day (UTC), set per evaluation (pal_audit.audit.assess) so the checks never read
+    # the clock; None means no date was given and expiry cannot be judged.
+    today: date | None = None
 
     def is_ours(self, partner_id: str) -> bool:
         return partner_id == self.partner_id or partner_id in self.previous_partner_ids

@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +171,8 @@ def demo_served(tmp: Path, fail: list[dict[str, Any]] | None = None) -> Iterator
 
 async def audit_demo(served_demo: tuple[Registry, Any], **auditor_kw: Any) -> list[TenantResult]:
     registry, cloud = served_demo
-    async with Auditor(registry, cloud=cloud, env=demo_env(), today=date(2026, 11, 27),
+    # Today, not a fixed day: the estate's relative end dates (`end: +5d`) count from armsim's start.
+    async with Auditor(registry, cloud=cloud, env=demo_env(), today=datetime.now(UTC).date(),
                        **auditor_kw) as auditor:
         return [r async for r in auditor.audit_tenants()]
 

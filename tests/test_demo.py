@@ -16,9 +16,10 @@ def test_demo_runs_end_to_end(tmp_path):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "Traceback" not in out + proc.stderr
     # Run 1 finds the staged misconfigurations; run 2 shows the fix as RESOLVED and nothing else.
-    assert "Transitions: NEW 15" in out
+    assert "Transitions: NEW 16" in out
     assert "Transitions: RESOLVED 2" in out
     assert "link_foreign_partner" in out and "Tailwind Traders" in out
+    assert "credit_expires_soon" in out          # Tailwind: ops-app's only eligible role ends in 5 days
     cards = sorted((tmp_path / "alerts").glob("*.card.json"))
     mails = sorted((tmp_path / "alerts").glob("*.eml"))
     assert len(cards) == 10 and len(mails) == len(cards)

@@ -28,7 +28,8 @@ from pal_audit.audit import TenantResult
 SCHEDULES = 40
 BATCH = 20          # faulty audits run side by side (each on its own armsim), then are stored in turn
 OPERATIONS = ("token", "partners.get", "subscriptions.list", "role_assignments.list",
-              "resource_groups.list", "role_eligibility_schedule_instances.list", "role_definitions.get")
+              "resource_groups.list", "role_eligibility_schedule_instances.list",
+              "role_assignment_schedule_instances.list", "role_definitions.get")
 STATUSES = (404, 403, 429, 500)
 TENANTS = ("d13c513a-42f8-4da1-97b1-165f0971b7c4", "7d791a3c-a63c-45f9-bdcd-c219fe72c33b",
            "86ad9101-08d2-43b7-b25a-55f4796ce0e9", "68b49734-b70d-403b-866b-3aa827a0018a",

@@ -33,11 +33,11 @@ from armsim import ArmSimServer, load_estate
 
 pytestmark = pytest.mark.azurite
 DEMO_TENANTS = 10
-CHECKS_EXPECTED = Counter({  # examples/README.md table: 16 findings (15 open, 1 suppressed)
+CHECKS_EXPECTED = Counter({  # examples/README.md table: 17 findings (16 open, 1 suppressed)
     "tenant_without_credited_link": 3, "link_without_eligible_role": 2, "excessive_privilege": 2,
     "audit_error": 2, "link_foreign_partner": 1, "link_on_excluded_tenant": 1, "link_without_access": 1,
     "link_previous_partner_id": 1, "eligible_role_only_via_pim": 1, "customer_approval_missing": 1,
-    "link_missing": 1,
+    "link_missing": 1, "credit_expires_soon": 1,
 })
 
 
@@ -98,14 +98,14 @@ async def test_the_nightly_flow(app_env, alerts, caplog):
 
     rows = table_rows(app_env, "PalFindings")
     assert Counter(r["check_id"] for r in rows) == CHECKS_EXPECTED
-    assert findings_by_status(app_env) == {"open": 15, "suppressed": 1}
+    assert findings_by_status(app_env) == {"open": 16, "suppressed": 1}
     assert all(r["last_run_id"] == run_id and r["reopened_count"].value == 0 for r in rows)
     header = next(r for r in table_rows(app_env, "PalRuns") if r["RowKey"] == "run")
     counts = (header["tenants_done"].value, header["tenants_failed"].value)
     assert (header["status"], *counts) == ("completed", 9, 1)
-    assert header["transitions_new"].value == 15 and header["completion_notified"] is True
+    assert header["transitions_new"].value == 16 and header["completion_notified"] is True
     assert alerts.completed == [run_id]
-    assert sorted(c.transition.value for c in alerts.recorded) == ["NEW"] * 15
+    assert sorted(c.transition.value for c in alerts.recorded) == ["NEW"] * 16
     assert len(alerts.written) == DEMO_TENANTS
 
 
@@ -120,7 +120,7 @@ async def test_replaying_every_message_gives_the_same_tables(app_env, alerts):
         host.send(body)
     assert await host.drain(call("audit_tenant")) == DEMO_TENANTS and host.failures == []
     assert all_tables(app_env) == before
-    assert len(alerts.completed) == 1 and len(alerts.recorded) == 15
+    assert len(alerts.completed) == 1 and len(alerts.recorded) == 16
 
 
 async def test_a_tenant_whose_identity_fails_keeps_its_findings(app_env, alerts, monkeypatch):
@@ -251,8 +251,8 @@ async def test_overlapping_timer_and_http_runs_queue_each_tenant_once(app_env, a
     await host.drain(call("audit_tenant"))
     assert host.failures == []
     rows = table_rows(app_env, "PalFindings")
-    assert len(rows) == 16 and all(r["reopened_count"].value == 0 for r in rows)
-    assert sum(c.transition.value == "NEW" for c in alerts.recorded) == 15     # each finding new once
+    assert len(rows) == 17 and all(r["reopened_count"].value == 0 for r in rows)
+    assert sum(c.transition.value == "NEW" for c in alerts.recorded) == 16     # each finding new once
     runs = [r for r in table_rows(app_env, "PalRuns") if r["RowKey"] == "run"]
     assert all(r["status"] == "completed" for r in runs)
     assert sorted(alerts.completed) == sorted(r["PartitionKey"] for r in runs)  # each run completed once

@@ -147,7 +147,7 @@ async def test_findings_are_filtered_and_paged_with_parameterised_queries(app_en
         if not page["continuation"]:
             break
         params = {"page_size": "4", "continuation": page["continuation"]}
-    assert len(seen) == 16 == len({f["finding_id"] for f in seen})
+    assert len(seen) == 17 == len({f["finding_id"] for f in seen})
     assert {"first_seen", "last_seen", "status", "reopened_count", "remediation"} <= set(seen[0])
 
     status, page, _ = await invoke("get_findings", request("GET", "findings", params={

@@ -108,10 +108,10 @@ async def test_the_cli_path_writes_the_same_tables(app_env, alerts):
     async with Store.from_connection_string(app_env) as store, ctx.auditor() as auditor:
         first = await scan_into_tables(registry, auditor, store, hooks=Hooks.from_alerts(alerts))
         assert len(first.results) == 10 and len(first.outcomes) == 10 and first.not_stored == {}
-        assert sum(len(o.changes) for o in first.outcomes) == 15
+        assert sum(len(o.changes) for o in first.outcomes) == 16
         second = await scan_into_tables(registry, auditor, store)
         assert sum(len(o.changes) for o in second.outcomes) == 0
-    assert Counter(statuses(app_env).values()) == {"open": 15, "suppressed": 1}
+    assert Counter(statuses(app_env).values()) == {"open": 16, "suppressed": 1}
     runs = {r["PartitionKey"]: r for r in table_rows(app_env, "PalRuns") if r["RowKey"] == "run"}
     assert {r["trigger"] for r in runs.values()} == {"cli"} and set(runs) == {first.run_id, second.run_id}
     assert all(r["status"] == "completed" for r in runs.values()) and alerts.completed == [first.run_id]
@@ -172,12 +172,12 @@ def test_pal_audit_scan_store_tables_writes_the_function_tables(app_env, armsim_
     for _ in range(2):
         out = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ), timeout=60)
         assert out.returncode == 3, out.stderr                   # Coho cannot be audited: incomplete
-        assert len(json.loads(out.stdout)["findings"]) == 16
-    assert Counter(statuses(app_env).values()) == {"open": 15, "suppressed": 1}
+        assert len(json.loads(out.stdout)["findings"]) == 17
+    assert Counter(statuses(app_env).values()) == {"open": 16, "suppressed": 1}
     runs = [r for r in table_rows(app_env, "PalRuns") if r["RowKey"] == "run"]
     assert [(r["trigger"], r["status"], r["tenants_done"].value + r["tenants_failed"].value) for r in runs] \
         == [("cli", "completed", 10)] * 2
-    assert sum(r["transitions_new"].value for r in runs) == 15
+    assert sum(r["transitions_new"].value for r in runs) == 16
 
 
 # ---------------------------------------------------------------- a run that dies gives its tenants back

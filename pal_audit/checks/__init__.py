@@ -7,6 +7,7 @@ from types import ModuleType
 
 from pal_audit.checks import (
     audit_error,
+    credit_expires_soon,
     customer_approval_missing,
     eligible_role_only_via_pim,
     excessive_privilege,
@@ -24,7 +25,8 @@ from pal_audit.model import CHECK_IDS, Finding, PartnerPolicy, TenantSnapshot
 _MODULES: dict[str, ModuleType] = {m.META.check_id: m for m in (
     link_missing, link_foreign_partner, link_previous_partner_id, link_without_access,
     link_without_eligible_role, eligible_role_only_via_pim, link_on_excluded_tenant,
-    excessive_privilege, customer_approval_missing, tenant_without_credited_link, audit_error,
+    excessive_privilege, customer_approval_missing, tenant_without_credited_link, credit_expires_soon,
+    audit_error,
 )}
 ALL_CHECKS: tuple[ModuleType, ...] = tuple(_MODULES[check_id] for check_id in CHECK_IDS)
 CHECKS_BY_ID: dict[str, ModuleType] = {m.META.check_id: m for m in ALL_CHECKS}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from functools import cached_property
 
 from pal_audit.model import (
@@ -80,6 +81,8 @@ class Evidence:
             raise UndeclaredInput(f"the check reads {input_name!r} but does not declare it in META.needs")
         if input_name == "pim" and self.snapshot.eligible is None:
             raise Undecided("pim", "PIM eligibility could not be read")
+        if input_name == "assignment_schedules" and not self.snapshot.schedules_known:
+            raise Undecided("assignment_schedules", "the assignment schedules could not be read")
 
     @property
     def link(self) -> Link | None:
@@ -100,6 +103,11 @@ class Evidence:
     def eligible(self) -> tuple[RoleAssignment, ...]:
         self.read("pim")
         return self.snapshot.eligible or ()
+
+    def active_end(self, assignment: RoleAssignment) -> datetime | None:
+        """When an active assignment ends (None: permanent); Undecided when schedules are unknown."""
+        self.read("assignment_schedules")
+        return assignment.end
 
     def verdict(self, role_id: str, custom_roles: CustomRolePolicy) -> RoleVerdict:
         """The classification of an assigned role; Undecided when its definition is unknown."""
@@ -289,6 +297,11 @@ def describe(held: tuple[Held, ...], limit: int = 5) -> str:
     if len(held) > limit:
         parts.append(f"and {len(held) - limit} more")
     return "; ".join(parts) if parts else "none"
+
+
+def utc_day(moment: datetime) -> date:
+    """The UTC calendar day of an end date (a naive one is taken as UTC, as ARM means it)."""
+    return (moment.astimezone(UTC) if moment.tzinfo else moment).date()
 
 
 def link_text(who: Evidence) -> str:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from pal_audit.checks.base import (
     CheckMeta,
     Evidence,
+    Held,
     IdentityCheck,
     access_of,
     describe,
     identity_finding,
     is_ours,
     link_text,
+    utc_day,
 )
 from pal_audit.model import Finding, PartnerPolicy, Severity, TenantSnapshot
 
@@ -35,13 +37,23 @@ def _judge(who: Evidence, tenant: TenantSnapshot, policy: PartnerPolicy) -> list
     return [identity_finding(
         META, who,
         detail=f"Linked to {link_text(who)}. PIM-eligible (inactive) PAL-eligible roles: "
-               f"{describe(access.pim_eligible)}. Active roles: {describe(access.active)}. "
+               f"{_with_ends(access.pim_eligible)}. Active roles: {describe(access.active)}. "
                "PAL credit follows active assignments only.",
         remediation="Ask the customer for a permanent low-privilege eligible role, e.g. "
                     f"`az role assignment create --assignee {who.principal_id} --role "
                     f'"Support Request Contributor" --scope {scope}`, and keep the PIM role for '
                     "elevated work.",
     )]
+
+
+def _with_ends(held: tuple[Held, ...], limit: int = 5) -> str:
+    """Like `describe`, saying when a time-bound eligibility ends: it cannot be activated after."""
+    parts = [f"{h.describe()}"
+             + (f", eligible until {utc_day(h.assignment.end).isoformat()}" if h.assignment.end else "")
+             + f" ({h.verdict.explanation})" for h in held[:limit]]
+    if len(held) > limit:
+        parts.append(f"and {len(held) - limit} more")
+    return "; ".join(parts)
 
 
 evaluate = IdentityCheck(META, _judge)

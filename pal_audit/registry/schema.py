@@ -76,6 +76,8 @@ class TenantConfig(_Strict):
 
 class PolicyConfig(_Strict):
     custom_roles: Literal["not_eligible", "by_permissions"] = "not_eligible"
+    # credit_expires_soon warns this many days before the last eligible active assignment ends.
+    expiry_warning_days: Annotated[int, Field(ge=0, le=365)] = 14
 
 
 CheckId = Literal[model.CHECK_IDS]  # type: ignore[valid-type]
@@ -126,6 +128,7 @@ class Registry(_Strict):
             partner_id=self.partner.partner_id,
             previous_partner_ids=frozenset(self.partner.previous_partner_ids),
             custom_roles=self.policy.custom_roles,
+            expiry_warning_days=self.policy.expiry_warning_days,
         )
 
     def suppression_rules(self) -> tuple[model.Suppression, ...]:

@@ -5,7 +5,8 @@ assignments held directly or through groups, the principal's own link, sign-in f
 disabled or absent principal), so this runs in milliseconds; the demo itself covers the wire.
 """
 
-from datetime import date
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from armsim.estate import load_estate
@@ -25,10 +26,12 @@ from pal_audit.registry import load_registry
 from pal_audit.suppressions import apply_suppressions
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+TODAY = date(2026, 11, 27)   # the estate's relative dates (`end: +5d`) count from this day
 
 EXPECTED = {  # tenant -> sorted (check_id, identity, status); the table in examples/README.md
     "Fabrikam Retail": [],
-    "Tailwind Traders": [("link_foreign_partner", "contractor-app", "open")],
+    "Tailwind Traders": [("credit_expires_soon", "ops-app", "open"),
+                         ("link_foreign_partner", "contractor-app", "open")],
     "Woodgrove Bank": [],
     "Adatum Health": [("excessive_privilege", "ops-app", "open"),
                       ("link_without_eligible_role", "monitor-app", "open")],
@@ -52,7 +55,7 @@ def _definition(role, custom: bool) -> RoleDefinition:
 
 
 def _snapshots():
-    estate = load_estate(EXAMPLES / "estate.yaml")
+    estate = load_estate(EXAMPLES / "estate.yaml", now=datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
     registry = load_registry(EXAMPLES / "registry.yaml", check_secrets=False)
     for tc in registry.tenants:
         et = next(t for t in estate.tenants if t.tenant_id == tc.tenant_id)
@@ -69,7 +72,8 @@ def _snapshots():
 
             def held(assignments, holders=holders):
                 return tuple(RoleAssignment(f"{a.scope.rstrip('/')}/x/{a.assignment_id}", a.scope, a.role_id,
-                                            a.principal_id) for a in assignments if a.principal_id in holders)
+                                            a.principal_id, end=a.end)
+                             for a in assignments if a.principal_id in holders)
 
             link = Link(p.link_partner_id, estate.partners[p.link_partner_id].name) if p.link_partner_id \
                 else None
@@ -83,8 +87,8 @@ def _snapshots():
 def test_demo_shows_the_documented_findings_and_every_check():
     seen, ids = {}, set()
     for snapshot, registry in _snapshots():
-        findings = apply_suppressions(run_checks(snapshot, registry.partner_policy()),
-                                      registry.suppression_rules(), date(2026, 11, 27))
+        findings = apply_suppressions(run_checks(snapshot, replace(registry.partner_policy(), today=TODAY)),
+                                      registry.suppression_rules(), TODAY)
         seen[snapshot.name] = sorted((f.check_id, f.identity, f.status.value) for f in findings)
         ids |= {f.check_id for f in findings if f.status == Status.OPEN}
     assert seen == EXPECTED
