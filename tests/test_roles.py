@@ -127,7 +127,7 @@ def test_unreadable_definition_is_unknown_unless_in_the_table():
 def test_table_privilege_matches_the_real_definitions():
     # The table's `privileged` stands in for an unreadable definition, so it must equal what the
     # real built-in definition (as armsim serves it) says.
-    from armsim.roles import BUILTIN_BY_ID
+    from armsim.builtin_roles import BUILTIN_BY_ID
 
     checked = 0
     for role_id, entry in PEC_TABLE.items():

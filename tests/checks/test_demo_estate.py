@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from armsim.estate import load_estate
-from armsim.roles import BUILTIN_BY_ID
+from armsim.builtin_roles import BUILTIN_BY_ID
 from pal_audit.checks import run_checks
 from pal_audit.model import (
     CHECK_IDS,
