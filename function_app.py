@@ -1,6 +1,6 @@
 """Azure Functions entry points (Python v2 programming model), thin by design.
 
-Each trigger hands its input to `pal_audit.service` / `pal_audit.http_api`. Those modules, and
+Each trigger hands its input to `pal_audit.service` / `pal_audit.http.api`. Those modules, and
 through them the Azure SDKs, are imported inside the functions, so indexing this file at cold
 start loads only azure.functions.
 """
@@ -59,7 +59,7 @@ async def audit_tenant_poison(msg: func.QueueMessage) -> None:
 
 
 async def _http(handler_name: str, req: func.HttpRequest) -> func.HttpResponse:
-    from pal_audit import http_api
+    from pal_audit.http import api as http_api
     from pal_audit.service import open_context
 
     request = http_api.Request(method=req.method, url=req.url, params=dict(req.params),

@@ -36,12 +36,12 @@ def _stats(cloud: dict, path: str, method: str = "GET") -> dict:
 
 def child(args: argparse.Namespace) -> None:
     """One audit, measured from inside: prints a JSON line."""
-    from pal_audit.audit import Auditor
+    from pal_audit.engine.auditor import Auditor
     from pal_audit.registry import load_registry
 
     os.environ.update(json.loads(args.env))
     registry = load_registry(args.registry)
-    from pal_audit.clouds import load_cloud_file
+    from pal_audit.registry.clouds import load_cloud_file
 
     cloud = load_cloud_file(args.cloud)
 
@@ -112,7 +112,7 @@ def main() -> None:
     if args.child:
         child(args)
         return
-    from pal_audit.audit import DEFAULT_CONCURRENCY
+    from pal_audit.engine.auditor import DEFAULT_CONCURRENCY
 
     default = args.default_concurrency or DEFAULT_CONCURRENCY
     args.out.mkdir(parents=True, exist_ok=True)

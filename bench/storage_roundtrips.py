@@ -25,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pal_audit.audit import TenantResult
 from pal_audit.devstack import running_azurite
+from pal_audit.engine.auditor import TenantResult
 from pal_audit.model import Finding, IdentitySnapshot, Severity, TenantSnapshot
 from pal_audit.service import audit_and_store, start_run
 from pal_audit.store import Store

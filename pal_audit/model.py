@@ -188,7 +188,7 @@ class TenantSnapshot:
     identities: tuple[IdentitySnapshot, ...]
     error: AuditError | None = None             # the whole tenant failed (e.g. poison message)
     # (check_id, principal_id) pairs the checks could not decide from this evidence, filled in by
-    # evaluation (pal_audit.audit.assess). Findings with such a key must be neither created nor
+    # evaluation (pal_audit.engine.auditor.assess). Findings with such a key must be neither created nor
     # resolved: the store leaves them exactly as stored (see `may_resolve`).
     undecided: frozenset[tuple[str, str]] = frozenset()
 
@@ -211,7 +211,7 @@ class PartnerPolicy:
     custom_roles: Literal["not_eligible", "by_permissions"] = "not_eligible"
     # Warn when the last PAL-eligible active assignment ends within this many days of `today`.
     expiry_warning_days: int = 14
-    # The audit's day (UTC), set per evaluation (pal_audit.audit.assess) so the checks never read
+    # The audit's day (UTC), set per evaluation (pal_audit.engine.auditor.assess) so the checks never read
     # the clock; None means no date was given and expiry cannot be judged.
     today: date | None = None
 

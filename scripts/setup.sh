@@ -16,5 +16,5 @@ if [ ! -x node_modules/.bin/azurite ]; then
 fi
 # checkov (and pycep) in a venv of their own: it would drag ~90 packages into the app's venv.
 bash scripts/setup-infra-tools.sh
-# the real Azure CLI (its own venv: azure-cli pins azure-* and msal versions of its own), for tests/test_azure_cli.py
+# the real Azure CLI (its own venv: azure-cli pins azure-* and msal versions of its own), for tests/cli/test_azure_cli.py
 bash scripts/setup-azure-cli.sh

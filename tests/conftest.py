@@ -7,18 +7,13 @@ tests stay independent without paying Azurite's start-up per test.
 from __future__ import annotations
 
 import json
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from pal_support import EXAMPLES, set_app_env
 
 from pal_audit.devstack import running_azurite
-
-# importlib mode: make tests/pal_support.py and the repo's function_app.py importable
-sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).resolve().parents[1])]
-
-from pal_support import EXAMPLES, set_app_env  # noqa: E402
 
 
 @pytest.fixture(scope="session")

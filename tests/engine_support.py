@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from armsim import ArmSimServer, parse_estate
-from pal_audit.audit import Auditor, TenantResult
-from pal_audit.clouds import resolve_cloud
+from pal_audit.engine.auditor import Auditor, TenantResult
 from pal_audit.registry import Registry, parse_registry
+from pal_audit.registry.clouds import resolve_cloud
 
 PARTNER = "1234567"
 PREVIOUS = "1234560"

@@ -180,7 +180,7 @@ FABRIKAM = "d13c513a-42f8-4da1-97b1-165f0971b7c4"
 
 async def test_a_tenant_that_keeps_crashing_ends_in_the_poison_queue_as_audit_error(app_env, alerts,
                                                                                     monkeypatch):
-    from pal_audit.audit import Auditor
+    from pal_audit.engine.auditor import Auditor
 
     host = QueueHost(app_env)
     run1 = await nightly(host)

@@ -9,7 +9,7 @@ from pal_audit.alerts.delivery import DeliveryError
 from pal_audit.alerts.dispatcher import AlertOptions, Alerts
 from pal_audit.alerts.messages import Message
 from pal_audit.alerts.preview import preview
-from pal_audit.alerts.service_hooks import ServiceAlerts, build_alerts
+from pal_audit.alerts.run_observer import ServiceAlerts, build_alerts
 from pal_audit.alerts.sinks import FileSink
 from pal_audit.alerts.webhook_url import WebhookUrlError, validate_webhook_url
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cached_property
 
+from pal_audit.checks.role_rules import PEC_TABLE, CustomRolePolicy, RoleVerdict, classify_by_id
 from pal_audit.model import (
     Finding,
     IdentitySnapshot,
@@ -25,7 +26,6 @@ from pal_audit.model import (
     Severity,
     TenantSnapshot,
 )
-from pal_audit.roles import PEC_TABLE, CustomRolePolicy, RoleVerdict, classify_by_id
 
 TENANT_LEVEL = "-"  # principal_id and identity of tenant-level findings (design.md §6)
 

@@ -1,7 +1,7 @@
 """The registry: which tenants to audit, as which identities, against which partner ids (design.md §3).
 
 Validation runs in three passes, each collecting every problem it finds:
-1. reading (yaml_source, on pal_audit.documents): a bounded regular file, YAML/JSON syntax, duplicate
+1. reading (yaml_source, on pal_audit.registry.documents): a bounded regular file, YAML/JSON syntax, duplicate
    keys, nesting and number limits, top level a mapping;
 2. shape (schema, fields, shape_errors; pydantic, strict, unknown keys forbidden): types, GUIDs,
    partner ids, dates, enums; the cloud is resolved alongside;

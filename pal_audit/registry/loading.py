@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from pal_audit.clouds import KNOWN_CLOUDS, CloudError, resolve_cloud
+from pal_audit.registry.clouds import KNOWN_CLOUDS, CloudError, resolve_cloud
 from pal_audit.registry.errors import Loc, RegistryError, format_problem
 from pal_audit.registry.references import cross_problems
 from pal_audit.registry.schema import Registry

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from pal_audit import model
-from pal_audit.clouds import Cloud
+from pal_audit.registry.clouds import Cloud
 from pal_audit.registry.errors import Loc, format_problem
 from pal_audit.registry.fields import EnvName, Guid, IdentityName, IsoDate, PartnerId, Text
 

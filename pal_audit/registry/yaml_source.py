@@ -1,12 +1,12 @@
 """Pass 1, reading: the file (bounded), YAML/JSON syntax, duplicate keys; keeps the YAML node tree for
-line numbers. The limits and the strict parsing live in pal_audit.documents."""
+line numbers. The limits and the strict parsing live in pal_audit.registry.documents."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from pal_audit.documents import DocumentError, parse_document, read_text
+from pal_audit.registry.documents import DocumentError, parse_document, read_text
 from pal_audit.registry.errors import RegistryError
 
 

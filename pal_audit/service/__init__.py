@@ -15,7 +15,6 @@ timer, GET /api/health), `context` (the Functions app's wiring). Import from her
 changes the alerts of every caller.
 """
 
-from pal_audit.service.cli_sink import TableResultSink, TablesScan, scan_into_tables, table_result_sink
 from pal_audit.service.context import (
     AppContext,
     _alerts_for,  # noqa: F401  (tests replace it here; every caller looks it up here)
@@ -25,8 +24,9 @@ from pal_audit.service.context import (
     tenants_unknown,
 )
 from pal_audit.service.health import health, run_nightly
-from pal_audit.service.hooks import NO_HOOKS, Hooks
+from pal_audit.service.observer import NO_HOOKS, Hooks
 from pal_audit.service.runs import CLAIM_GRACE, StartResult, start_run, utcnow
+from pal_audit.service.stored_scan import TableResultSink, TablesScan, scan_into_tables, table_result_sink
 from pal_audit.service.tenant import (
     TenantOutcome,
     audit_and_store,

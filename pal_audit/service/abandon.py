@@ -17,7 +17,7 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from pal_audit.service.hooks import NO_HOOKS, Hooks
+from pal_audit.service.observer import NO_HOOKS, Hooks
 from pal_audit.service.tenant import store_tenant_result
 from pal_audit.store import Store, StoreUnavailable
 from pal_audit.store.tables import is_transport_failure
@@ -32,7 +32,7 @@ _CONCURRENCY = 16
 async def abandon_tenants(store: Store, registry: Registry, run_id: str, tenant_ids: Iterable[str], why: str,
                           *, hooks: Hooks = NO_HOOKS) -> list[str]:
     """Fail (or, without a run, release) each tenant; returns those still held because storage failed."""
-    from pal_audit.audit import failed_tenant_result
+    from pal_audit.engine.auditor import failed_tenant_result
 
     tenant_ids = list(tenant_ids)
     if not tenant_ids:

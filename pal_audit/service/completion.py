@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from pal_audit.service.hooks import Hooks
+from pal_audit.service.observer import Hooks
 from pal_audit.store import RunRecord, Store
 from pal_audit.store.findings import maybe_await
 

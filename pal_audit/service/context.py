@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pal_audit.service.hooks import Hooks
+from pal_audit.service.observer import Hooks
 from pal_audit.settings import Settings, load_settings
 from pal_audit.store import StorageConfig, Store
 
 if TYPE_CHECKING:
-    from pal_audit.audit import Auditor
+    from pal_audit.engine.auditor import Auditor
+    from pal_audit.engine.role_definitions import RoleDefinitionCache
     from pal_audit.registry import Registry
-    from pal_audit.roledefs import RoleDefinitionCache
 
 # The app root: the folder of function_app.py, where the deployment puts pal_audit/ and the registry.
 APP_ROOT = Path(__file__).resolve().parents[2]
@@ -37,8 +37,8 @@ class AppContext:
 
     def auditor(self, run_id: str | None = None) -> Auditor:
         """An Auditor for one message of `run_id` (sharing the run's role cache), or a standalone one."""
-        from pal_audit.audit import Auditor
-        from pal_audit.clouds import cloud_from_setting
+        from pal_audit.engine.auditor import Auditor
+        from pal_audit.registry.clouds import cloud_from_setting
 
         registry = self.registry()
         s = self.settings
@@ -65,7 +65,7 @@ def role_cache(arm: str, run_id: str) -> RoleDefinitionCache:
     scoped to the run rather than the process so that a custom role edited since (they are cached
     per tenant) is read afresh by the next run, an HTTP rescan included.
     """
-    from pal_audit.roledefs import RoleDefinitionCache
+    from pal_audit.engine.role_definitions import RoleDefinitionCache
 
     cache = _role_caches.get((arm, run_id))
     if cache is None:

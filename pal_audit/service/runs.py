@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 
 from pal_audit.service.abandon import abandon_tenants
 from pal_audit.service.completion import _notify_completed, utcnow
-from pal_audit.service.hooks import NO_HOOKS, Hooks
 from pal_audit.service.liveness import dead_reason, this_process
+from pal_audit.service.observer import NO_HOOKS, Hooks
 from pal_audit.store import Store, TenantMessage, new_run_id
 from pal_audit.store.tables import is_transport_failure, unavailable
 

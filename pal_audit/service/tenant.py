@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 
 from pal_audit.model import FindingChange, TenantSnapshot
 from pal_audit.service.completion import _notify_completed, _retry_notification, utcnow
-from pal_audit.service.hooks import NO_HOOKS, Hooks
+from pal_audit.service.observer import NO_HOOKS, Hooks
 from pal_audit.store import BadMessage, Store, TenantMessage, UnknownRun
 from pal_audit.store.findings import maybe_await
 from pal_audit.store.tables import is_transport_failure, unavailable
 
 if TYPE_CHECKING:
-    from pal_audit.audit import Auditor, TenantResult
+    from pal_audit.engine.auditor import Auditor, TenantResult
     from pal_audit.registry import Registry
 
 log = logging.getLogger("pal_audit.service")
@@ -118,7 +118,7 @@ async def handle_poison_message(body: bytes | str, *, registry: Registry, store:
                                 hooks: Hooks = NO_HOOKS) -> TenantOutcome | None:
     """Poison-queue trigger: the tenant's audit kept crashing. Record a tenant-level audit_error
     (which resolves nothing) and finish the tenant in its run, so the crash is never silent."""
-    from pal_audit.audit import failed_tenant_result
+    from pal_audit.engine.auditor import failed_tenant_result
 
     try:
         msg = TenantMessage.parse(body)

@@ -9,9 +9,10 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from armsim.estate import load_estate
 from armsim.builtin_roles import BUILTIN_BY_ID
+from armsim.estate import load_estate
 from pal_audit.checks import run_checks
+from pal_audit.checks.suppressions import apply_suppressions
 from pal_audit.model import (
     CHECK_IDS,
     AuditError,
@@ -23,7 +24,6 @@ from pal_audit.model import (
     TenantSnapshot,
 )
 from pal_audit.registry import load_registry
-from pal_audit.suppressions import apply_suppressions
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TODAY = date(2026, 11, 27)   # the estate's relative dates (`end: +5d`) count from this day

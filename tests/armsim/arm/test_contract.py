@@ -34,7 +34,7 @@ from azure.mgmt.resource.subscriptions.aio import SubscriptionClient as AioSubsc
 
 from armsim import ArmSimServer, Cloud, parse_estate
 from armsim.builtin_roles import BUILTIN_BY_ID
-from pal_audit.roles import PEC_TABLE
+from pal_audit.checks.role_rules import PEC_TABLE
 
 AUTHZ_SPECS = "specification/authorization/resource-manager/Microsoft.Authorization"
 PIM_EXAMPLES = f"{AUTHZ_SPECS}/stable/2020-10-01/examples"

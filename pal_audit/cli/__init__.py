@@ -1,0 +1,1 @@
+"""The `pal-audit` command line."""

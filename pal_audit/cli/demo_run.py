@@ -1,0 +1,131 @@
+"""The demo's two nightly runs on Azurite, with alerts written as files (see demo.py).
+
+Run 1 audits the example estate: findings land in the Pal* tables as NEW and the alerts a
+partner would receive are written to `<workdir>/alerts/`. Then an engineer fixes one finding
+for real (links ops-app in Margie's Travel through the ManagementPartner API, signed in as
+ops-app) and run 2 shows the lifecycle: RESOLVED, and nothing re-alerted that did not change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from pal_audit.cli.report import ScanReport, render_table
+from pal_audit.registry import Registry, load_registry
+from pal_audit.registry.clouds import load_cloud_file
+
+FIX_TENANT, FIX_IDENTITY = "Margie's Travel", "ops-app"
+
+
+def demo_runs(console: Console, registry_path: Path, cloud_file: Path, work: Path) -> int:
+    from pal_audit.devstack.azurite import running_azurite
+
+    registry = load_registry(registry_path)
+    with running_azurite() as azurite:     # in memory: every demo starts from empty tables
+        os.environ["AzureWebJobsStorage"] = azurite.connection_string  # noqa: SIM112 (the Functions name)
+        console.print("Azurite (Table + Queue storage) started\n")
+        alerts_dir = work / "alerts"
+        shutil.rmtree(alerts_dir, ignore_errors=True)
+        first = asyncio.run(_run(registry, cloud_file, alerts_dir))
+        console.rule("[bold]Run 1: the nightly audit")
+        render_table(first["report"], console)
+        _summarise(console, first, alerts_dir)
+
+        console.rule(f"[bold]An engineer links {FIX_IDENTITY} in {FIX_TENANT}, run 2")
+        _link(registry, cloud_file, FIX_TENANT, FIX_IDENTITY)
+        second = asyncio.run(_run(registry, cloud_file, alerts_dir))
+        _summarise(console, second, alerts_dir)
+    console.print("\nThe findings were kept in the tables PalFindings, PalRuns and PalTenantStatus (on "
+                  "Azurite, stopped now); the Functions app serves them at GET /api/findings.")
+    console.print(f"Alerts as Teams would receive them: {alerts_dir}/*.card.json (Adaptive Cards), "
+                  "mails: *.eml")
+    return 0
+
+
+async def _run(registry: Registry, cloud_file: Path, alerts_dir: Path) -> dict[str, Any]:
+    from pal_audit.alerts import FileSink
+    from pal_audit.alerts.run_observer import build_alerts
+    from pal_audit.cli.scan import tenant_row
+    from pal_audit.engine.auditor import Auditor
+    from pal_audit.service import Hooks, scan_into_tables
+    from pal_audit.settings import load_settings
+    from pal_audit.store import Store
+
+    settings = load_settings()
+    sink = FileSink(alerts_dir)
+    before = set(sink.directory.glob("*"))
+    cloud = load_cloud_file(cloud_file)
+    async with Store.from_connection_string(settings.storage_connection or "") as store:
+        hooks = Hooks.from_alerts(build_alerts(settings, store, sink=sink))
+        async with Auditor(registry, cloud=cloud) as auditor:
+            scan = await scan_into_tables(registry, auditor, store, hooks=hooks)
+        run = await store.runs.get(scan.run_id) if scan.run_id else None
+    from datetime import UTC, datetime
+
+    report = ScanReport(run_id=scan.run_id or "-", started=run.started if run else datetime.now(UTC),
+                        finished=run.finished if run else None)
+    for result in scan.results:
+        report.tenants.append(tenant_row(result))
+        report.findings.extend(result.findings)
+    changes = Counter(c.transition.value for o in scan.outcomes for c in o.changes)
+    written = sorted(set(sink.directory.glob("*")) - before)
+    return {"report": report, "run": run, "changes": changes, "alerts": written}
+
+
+def _summarise(console: Console, run: dict[str, Any], alerts_dir: Path) -> None:
+    record = run["run"]
+    if record is not None:
+        public = record.to_public()
+        t = public["tenants"]
+        console.print(f"Run [bold]{public['run_id']}[/] {public['status']}: {t['total']} tenants, "
+                      f"{t['done']} audited, {t['failed']} incomplete")
+    changes = run["changes"]
+    console.print("Transitions: " + (", ".join(f"{k} {v}" for k, v in sorted(changes.items())) or "none"))
+    cards = [p for p in run["alerts"] if p.name.endswith(".card.json")]
+    if not cards:
+        console.print("Alerts sent: none (nothing changed since the last run)")
+        return
+    console.print(f"Alerts sent ({len(cards)}), written to {alerts_dir}:")
+    for path in cards:
+        console.print(f"  {_card_headline(path)}\n    [dim]{path.name}[/]")
+
+
+def _card_headline(path: Path) -> str:
+    """The first text block of a card: what the partner sees first in Teams."""
+    try:
+        body = json.loads(path.read_text())
+        content = body["attachments"][0]["content"] if "attachments" in body else body
+        for item in content.get("body", []):
+            if item.get("type") == "TextBlock":
+                return str(item.get("text"))
+            for inner in item.get("items", []):
+                if inner.get("type") == "TextBlock":
+                    return str(inner.get("text"))
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        pass
+    return "(card)"
+
+
+def _link(registry: Registry, cloud_file: Path, tenant_name: str, identity: str) -> None:
+    """Create the identity's own link, signed in as it: what `az managementpartner create` does."""
+    from azure.identity import ClientSecretCredential
+    from azure.mgmt.managementpartner import ACEProvisioningManagementPartnerAPI
+
+    cloud = load_cloud_file(cloud_file)
+    tenant = next(t for t in registry.tenants if t.name == tenant_name)
+    ident = registry.identities[identity]
+    credential = ClientSecretCredential(
+        tenant.tenant_id, ident.client_id, os.environ[ident.auth.secret_env], authority=cloud.authority,
+        disable_instance_discovery=True, connection_verify=str(cloud.ca_bundle))
+    client = ACEProvisioningManagementPartnerAPI(credential, base_url=cloud.arm,
+                                                 credential_scopes=[cloud.scope],
+                                                 connection_verify=str(cloud.ca_bundle))
+    client.partner.create(registry.partner.partner_id)

@@ -1,0 +1,1 @@
+"""The engine: signs in, collects snapshots through the Azure SDKs, runs the checks."""

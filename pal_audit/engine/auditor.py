@@ -1,0 +1,225 @@
+"""Orchestration: tenants -> identities -> snapshots -> findings, with per-unit failures.
+
+A unit is one (tenant, identity). Units run concurrently under one bound, share one HTTP
+connection pool and one role-definition cache, and each has its own time budget: a unit that
+fails becomes an `audit_error` for that unit only, and the rest of the audit goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import ssl
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pal_audit.checks import CHECKS_BY_ID, decide
+from pal_audit.checks.suppressions import apply_suppressions
+from pal_audit.engine.budget import BudgetedRetryPolicy, Deadline
+from pal_audit.engine.collect import ArmSession, Step, collect_identity
+from pal_audit.engine.credentials import ManagedIdentityAssertion, make_credential
+from pal_audit.engine.failures import classify
+from pal_audit.engine.role_definitions import RoleDefinitionCache
+from pal_audit.model import AuditError, ErrorReason, Finding, IdentitySnapshot, TenantSnapshot
+from pal_audit.registry import Registry
+from pal_audit.registry.clouds import Cloud
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONCURRENCY = 32  # at 50 ms latency this is where wall time meets CPU time (bench/)
+
+
+@dataclass(frozen=True)
+class TenantResult:
+    """One tenant's audit: what was seen, what it proves, and what it could not decide.
+
+    `findings` are the findings the evidence proves (suppressions applied: open or suppressed).
+    `undecided` holds the (check_id, principal_id) pairs whose inputs could not be read (a PIM 403,
+    an unreadable role definition): for those the store must neither create nor resolve anything,
+    i.e. a stored finding with such a key stays exactly as it is. `may_resolve(finding)` says it
+    per finding; both come from `snapshot.undecided`, so a store that only sees the snapshot
+    applies the same rule. A failed unit (`snapshot.identities[i].ok` False) resolves nothing,
+    as before; tenant-level findings (principal "-") only when `snapshot.fully_audited`.
+    """
+
+    snapshot: TenantSnapshot
+    findings: tuple[Finding, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.snapshot.fully_audited
+
+    @property
+    def undecided(self) -> frozenset[tuple[str, str]]:
+        return self.snapshot.undecided
+
+    def may_resolve(self, finding: Finding) -> bool:
+        return self.snapshot.may_resolve(finding.check_id, finding.principal_id)
+
+
+def assess(snapshot: TenantSnapshot, registry: Registry, today: date) -> TenantResult:
+    """The pure part: checks, then suppressions; the undecided keys travel on the snapshot.
+
+    `today` reaches the checks on the policy (credit_expires_soon compares end dates with it).
+    """
+    decision = decide(snapshot, replace(registry.partner_policy(), today=today))
+    findings = tuple(apply_suppressions(list(decision.findings), registry.suppression_rules(), today))
+    return TenantResult(replace(snapshot, undecided=snapshot.undecided | decision.undecided), findings)
+
+
+def evaluate(snapshot: TenantSnapshot, registry: Registry, today: date) -> tuple[Finding, ...]:
+    """The findings of `assess` alone."""
+    return assess(snapshot, registry, today).findings
+
+
+def failed_tenant_result(registry: Registry, tenant_id: str, reason: ErrorReason, message: str,
+                         today: date | None = None) -> TenantResult:
+    """A whole tenant that could not be audited (e.g. a poison message): one tenant-level audit_error."""
+    tenant = registry.tenant(tenant_id)
+    snapshot = TenantSnapshot(
+        tenant_id=tenant.tenant_id, name=tenant.name, expect_link=tenant.expect_link,
+        has_customer_approval=tenant.customer_approval is not None, identities=(),
+        error=AuditError(reason, message),
+    )
+    # Only audit_error can say anything about a tenant with no evidence; calling it alone also keeps
+    # this path working when another check is what failed.
+    findings = CHECKS_BY_ID["audit_error"].evaluate(snapshot, registry.partner_policy())
+    today = today or datetime.now(UTC).date()
+    return TenantResult(snapshot, tuple(apply_suppressions(findings, registry.suppression_rules(), today)))
+
+
+class Auditor:
+    """Audits tenants of one registry. Use as `async with Auditor(registry, ...) as auditor:`."""
+
+    def __init__(self, registry: Registry, *, cloud: Cloud | None = None,
+                 concurrency: int = DEFAULT_CONCURRENCY, unit_budget_seconds: float = 120,
+                 managed_identity_client_id: str | None = None,
+                 env: Mapping[str, str] | None = None, today: date | None = None,
+                 roles: RoleDefinitionCache | None = None) -> None:
+        self.registry = registry
+        self.cloud = cloud or registry.cloud_config()
+        self.concurrency = concurrency
+        self.unit_budget_seconds = unit_budget_seconds
+        self._env = os.environ if env is None else env
+        self._today = today
+        self._mi_client_id = managed_identity_client_id
+        self._units = asyncio.Semaphore(concurrency)
+        # Pass a long-lived cache (the Functions app does) so built-ins are fetched once per process.
+        self.roles = roles if roles is not None else RoleDefinitionCache()
+        self._session: Any = None
+        self._transport: Any = None
+        self._assertion: ManagedIdentityAssertion | None = None
+
+    async def __aenter__(self) -> Auditor:
+        import aiohttp
+        from azure.core.pipeline.transport import AioHttpTransport
+
+        ssl_context = ssl.create_default_context(
+            cafile=str(self.cloud.ca_bundle) if self.cloud.ca_bundle else None)
+        # One pool for every client and credential: TLS handshakes happen once per connection,
+        # not once per client (design.md §12). Built like azure-core's own session.
+        connector = aiohttp.TCPConnector(ssl=ssl_context, limit=max(20, self.concurrency * 4))
+        self._session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
+                                              auto_decompress=False, trust_env=True)
+        self._transport = AioHttpTransport(session=self._session, session_owner=False)
+        if self._uses_federated():
+            self._assertion = ManagedIdentityAssertion(self._mi_client_id, transport=self._transport)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._assertion is not None:
+            await self._assertion.close()
+        await self._session.close()
+
+    def _uses_federated(self) -> bool:
+        return any(i.auth.method == "federated" for i in self.registry.identities.values())
+
+    @property
+    def today(self) -> date:
+        return self._today or datetime.now(UTC).date()
+
+    async def audit_tenant(self, tenant_id: str) -> TenantResult:
+        """Audit one tenant; Azure-side failures become audit_error findings, never exceptions."""
+        tenant = self.registry.tenant(tenant_id)
+        units = await asyncio.gather(*(self._audit_unit(tenant, name) for name in tenant.identities))
+        snapshot = TenantSnapshot(
+            tenant_id=tenant.tenant_id, name=tenant.name, expect_link=tenant.expect_link,
+            has_customer_approval=tenant.customer_approval is not None, identities=tuple(units),
+        )
+        return assess(snapshot, self.registry, self.today)
+
+    async def audit_tenants(self, tenant_ids: Iterable[str] | None = None,
+                            progress: Callable[[TenantResult], None] | None = None
+                            ) -> AsyncIterator[TenantResult]:
+        """Audit many tenants, yielding each result as it completes.
+
+        Only `concurrency` tenants are in flight at once, so memory stays flat however many
+        tenants the registry holds.
+        """
+        pending_ids = iter(list(tenant_ids) if tenant_ids is not None else self.registry.tenant_ids())
+        running: dict[asyncio.Future[TenantResult], str] = {}
+
+        def refill() -> None:
+            while len(running) < self.concurrency:
+                nxt = next(pending_ids, None)
+                if nxt is None:
+                    return
+                running[asyncio.ensure_future(self.audit_tenant(nxt))] = nxt
+
+        refill()
+        while running:
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                tenant_id = running.pop(task)
+                try:
+                    result = task.result()
+                except Exception as exc:  # a bug of ours: this tenant fails loudly, the run goes on
+                    log.exception("auditing tenant %s failed", tenant_id)
+                    result = failed_tenant_result(self.registry, tenant_id, "unexpected",
+                                                  f"the audit itself failed: {type(exc).__name__}",
+                                                  self.today)
+                if progress is not None:
+                    progress(result)
+                yield result
+            refill()
+
+    async def _audit_unit(self, tenant: Any, identity_name: str) -> IdentitySnapshot:
+        async with self._units:
+            step, deadline = Step(), Deadline(self.unit_budget_seconds)
+            try:
+                async with asyncio.timeout(self.unit_budget_seconds):
+                    return await self._collect(tenant, identity_name, step, deadline)
+            except Exception as exc:  # every failure is this unit's audit_error, never the run's
+                error = classify(exc, step=step.name, throttled=deadline.throttled)
+                return IdentitySnapshot(tenant_id=tenant.tenant_id, identity=identity_name,
+                                        principal_id=step.principal_id, error=error)
+
+    async def _collect(self, tenant: Any, identity_name: str, step: Step, deadline: Deadline
+                       ) -> IdentitySnapshot:
+        if self._assertion is not None:
+            step.name = "managed identity assertion"
+            await self._assertion.refresh()
+            step.name = "sign-in"
+        via = tenant.assignments_via if tenant.assignments_via != identity_name else None
+        names = [identity_name] + ([via] if via else [])
+        sessions = [self._session_for(tenant.tenant_id, name, deadline) for name in names]
+        try:
+            own, reader = sessions[0], (sessions[1] if via else None)
+            return await collect_identity(tenant.tenant_id, identity_name, own, self.roles,
+                                          reader=reader, step=step, parallel=self.concurrency > 1)
+        finally:
+            for session in sessions:
+                await session.close()
+
+    def _session_for(self, tenant_id: str, identity_name: str, deadline: Deadline) -> ArmSession:
+        identity = self.registry.identities[identity_name]
+        credential = make_credential(
+            tenant_id=tenant_id, identity_name=identity_name, identity=identity, cloud=self.cloud,
+            env=self._env, transport=self._transport, assertion=self._assertion)
+        return ArmSession(credential, self.cloud, {
+            "transport": self._transport,
+            "retry_policy": BudgetedRetryPolicy(deadline),
+        })
