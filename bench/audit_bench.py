@@ -1,4 +1,4 @@
-"""Audit engine benchmark (design.md §12): wall, CPU, requests per identity, peak memory.
+"""Audit engine benchmark (docs/performance.md): wall, CPU, requests per identity, peak memory.
 
 For each estate size (tenants × 3 identities × 4 subscriptions) armsim is started in its own
 process with simulated latency, and each configuration is audited in a fresh child process so

@@ -1,4 +1,4 @@
-"""Storage round trips per tenant, measured against Azurite (design.md §12: batched writes).
+"""Storage round trips per tenant, measured against Azurite (docs/performance.md: batched writes).
 
 For tenants with 0 … 1,000 findings, runs the same per-tenant path the queue function does
 (`service.audit_and_store` with a stub auditor: run state, findings, tenant status, run progress)

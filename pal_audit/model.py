@@ -11,7 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal
 
-CHECK_IDS: tuple[str, ...] = (  # design.md §6 (contract)
+CHECK_IDS: tuple[str, ...] = (  # docs/checks.md (contract)
     "link_missing", "link_foreign_partner", "link_previous_partner_id", "link_without_access",
     "link_without_eligible_role", "eligible_role_only_via_pim", "link_on_excluded_tenant",
     "excessive_privilege", "customer_approval_missing", "tenant_without_credited_link",
@@ -45,7 +45,7 @@ class Status(StrEnum):
 
 
 class Transition(StrEnum):
-    """What happened to a finding in one write (design.md §7)."""
+    """What happened to a finding in one write (docs/storage.md)."""
 
     NEW = "NEW"
     REOPENED = "REOPENED"
@@ -237,7 +237,7 @@ class Suppression:
 
 
 def finding_id(tenant_id: str, principal_id: str, check_id: str, qualifier: str = "") -> str:
-    """Stable id (design.md §6): hex digest of `tenant_id|principal_id|check_id|qualifier`."""
+    """Stable id (docs/checks.md): hex digest of `tenant_id|principal_id|check_id|qualifier`."""
     raw = f"{tenant_id}|{principal_id}|{check_id}|{qualifier}"
     return hashlib.sha256(raw.encode()).hexdigest()
 

@@ -27,7 +27,7 @@ def demo_secrets() -> dict[str, str]:
 
 
 def set_app_env(monkeypatch, storage: str, cloud_file: Path) -> None:
-    """The app settings the Functions host would pass (design.md §13), for the example registry."""
+    """The app settings the Functions host would pass (docs/deploy.md), for the example registry."""
     import pal_audit.service as service
 
     monkeypatch.setenv("AzureWebJobsStorage", storage)
@@ -144,7 +144,7 @@ class QueueHost:
 
 
 def functions() -> dict[str, Any]:
-    """The app's functions by name; get_functions() may be called only once per app (local-stack §7)."""
+    """The app's functions by name; get_functions() may be called only once per app (an azure-functions rule)."""
     global _FUNCTIONS
     if _FUNCTIONS is None:
         import function_app

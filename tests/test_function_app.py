@@ -1,7 +1,7 @@
 """The Functions app through the v2 model's function objects, on Azurite and armsim.
 
 QueueHost plays the Functions host: it takes messages off the real Azurite queue and hands each
-to the queue function, as the host would (no host runs offline, local-stack.md §8).
+to the queue function, as the host would (no host runs offline).
 """
 
 from __future__ import annotations

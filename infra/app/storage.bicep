@@ -6,7 +6,7 @@ param tags object = {}
 param skuName string = 'Standard_ZRS'
 param deploymentContainerName string
 
-// Contract names (docs/design.md §7, §8). The app creates them too; declaring them makes them visible.
+// Contract names (docs/storage.md, docs/http-api.md). The app creates them too; declaring them makes them visible.
 var tableNames = [
   'PalFindings'
   'PalRuns'

@@ -1,4 +1,4 @@
-"""The checks: one module per check id (design.md §6), each with `META` (including the inputs it
+"""The checks: one module per check id (docs/checks.md), each with `META` (including the inputs it
 `needs`) and `evaluate`, an IdentityCheck or TenantCheck whose `decide()` is pure."""
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from pal_audit.model import (
     TenantSnapshot,
 )
 
-TENANT_LEVEL = "-"  # principal_id and identity of tenant-level findings (design.md §6)
+TENANT_LEVEL = "-"  # principal_id and identity of tenant-level findings (docs/checks.md)
 
 
 @dataclass(frozen=True)
@@ -209,7 +209,7 @@ def tenant_finding(meta: CheckMeta, tenant: TenantEvidence | TenantSnapshot, *, 
 
 
 def principal_of(who: IdentitySnapshot) -> str:
-    # design.md §6: an identity that could not sign in is named by its registry name.
+    # docs/checks.md: an identity that could not sign in is named by its registry name.
     return who.principal_id or who.identity
 
 

@@ -1,4 +1,4 @@
-"""Role classification: does a role earn PAL credit, and can it grant access? (design.md §5)
+"""Role classification: does a role earn PAL credit, and can it grant access? (docs/roles.md)
 
 Data and rules live together here so that a change in Microsoft's guidance is one reviewable diff.
 """
@@ -17,7 +17,7 @@ PEC_TABLE_SOURCE = (
     "Partner Center 'Azure roles and permissions for partner earned credit' "
     "(https://learn.microsoft.com/partner-center/billing/azure-roles-perms-pec): full table from the "
     "2020-05-04 copy (MicrosoftDocs/partner-center-pr.zh-cn, azure-roles-perms-pec.md), opening of the "
-    "current page; transcribed in pal-domain.md §5.2. Role GUIDs from the built-in roles reference "
+    "current page. Role GUIDs from the built-in roles reference "
     "(learn.microsoft.com/azure/role-based-access-control/built-in-roles). Reviewed 2026-11-27."
 )
 
@@ -113,7 +113,7 @@ def _non_read_witnesses(pattern: str) -> list[str]:
 def non_read_action(role: RoleDefinition) -> str | None:
     """A control-plane non-read operation the role's effective actions grant, or None (read-only).
 
-    Effective = actions minus notActions; dataActions never count (pal-domain.md §5.3).
+    Effective = actions minus notActions; dataActions never count (docs/roles.md).
     """
     for pattern in role.actions:
         for witness in _non_read_witnesses(pattern):
@@ -155,7 +155,7 @@ def classify_by_id(role_id: str, role: RoleDefinition | None,
 
 
 def classify(role: RoleDefinition, custom_roles: CustomRolePolicy = "not_eligible") -> RoleVerdict:
-    """Is `role` PAL-eligible (earns credit) and privileged (can grant access)?  design.md §5."""
+    """Is `role` PAL-eligible (earns credit) and privileged (can grant access)?  docs/roles.md."""
     privileged = is_privileged(role)
     entry = PEC_TABLE.get(role.role_id.lower()) if not role.is_custom else None
     if entry is not None:

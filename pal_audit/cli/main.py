@@ -1,4 +1,4 @@
-"""The `pal-audit` command line (design.md §11).
+"""The `pal-audit` command line (docs/cli.md).
 
 One function per command, registered on `app`. Exit codes are a contract: 0 ok, 1 findings at or
 above --fail-on, 2 usage or registry error (message on stderr, never a traceback), 3 audit incomplete.
@@ -269,7 +269,7 @@ def main() -> None:
     logging.getLogger("azure").setLevel(logging.ERROR)
     try:
         app()
-    except Exception as exc:  # a bug of ours: one readable line, never a traceback (design.md §11)
+    except Exception as exc:  # a bug of ours: one readable line, never a traceback (docs/cli.md)
         detail = str(exc).splitlines()[0][:200] if str(exc) else ""
         what = type(exc).__name__ + (f": {detail}" if detail else "")
         typer.echo(one_line(f"pal-audit: internal error: {what} (please report it)"), err=True)

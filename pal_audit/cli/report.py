@@ -1,4 +1,4 @@
-"""Scan results -> the `--format table|json|csv` outputs of design.md §11 (pure rendering)."""
+"""Scan results -> the `--format table|json|csv` outputs of docs/cli.md (pure rendering)."""
 
 from __future__ import annotations
 

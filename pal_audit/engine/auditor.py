@@ -120,7 +120,7 @@ class Auditor:
         ssl_context = ssl.create_default_context(
             cafile=str(self.cloud.ca_bundle) if self.cloud.ca_bundle else None)
         # One pool for every client and credential: TLS handshakes happen once per connection,
-        # not once per client (design.md §12). Built like azure-core's own session.
+        # not once per client (docs/performance.md). Built like azure-core's own session.
         connector = aiohttp.TCPConnector(ssl=ssl_context, limit=max(20, self.concurrency * 4))
         self._session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
                                               auto_decompress=False, trust_env=True)

@@ -1,4 +1,4 @@
-"""(tenant, identity) -> IdentitySnapshot, through the real async Azure SDK clients (design.md §4).
+"""(tenant, identity) -> IdentitySnapshot, through the real async Azure SDK clients (docs/collection.md).
 
 Per identity: its token (for oid/tid), its own link, the subscriptions it sees, then per
 subscription its active assignments (assignedTo: transitive through groups, inherited from
@@ -194,7 +194,7 @@ async def list_eligible(session: ArmSession) -> list[RoleAssignment] | Unknown:
     try:
         items = await _collect(instances.list_for_scope("/", filter="asTarget()"))
     except HttpResponseError as exc:
-        if exc.status_code in (403, 404):  # unknown, not "none" (design.md §4.4)
+        if exc.status_code in (403, 404):  # unknown, not "none" (docs/collection.md)
             reason = "forbidden" if exc.status_code == 403 else "not_found"
             return Unknown("pim", reason, f"listing PIM eligibility: HTTP {exc.status_code}")
         raise
@@ -311,7 +311,7 @@ async def collect_identity(tenant_id: str, identity: str, own: ArmSession, cache
     """Everything the checks need about one identity in one tenant.
 
     The link is always read as the identity itself (nobody else can read it); assignments are
-    listed by `reader` when the registry names one (`assignments_via`, design.md §4.7).
+    listed by `reader` when the registry names one (`assignments_via`, docs/collection.md).
     `parallel=False` makes one call at a time (the `--concurrency 1` baseline).
     """
     step = step or Step()

@@ -1,4 +1,4 @@
-"""Exception -> AuditError with a reason code (design.md §6, `audit_error`).
+"""Exception -> AuditError with a reason code (docs/checks.md, `audit_error`).
 
 Messages are built from status codes and ARM/AADSTS error codes only, trimmed to one line, so
 no token, secret or request body can leak into a finding or an alert.

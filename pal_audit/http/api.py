@@ -1,4 +1,4 @@
-"""HTTP API of design.md §8: validation, queries and JSON responses (no azure.functions here).
+"""HTTP API of docs/http-api.md: validation, queries and JSON responses (no azure.functions here).
 
 Every input is checked before it reaches storage: tenant ids must be GUIDs known to the registry,
 filter values come from fixed lists, the continuation token must decode to a valid table key,

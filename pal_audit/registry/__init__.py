@@ -1,4 +1,4 @@
-"""The registry: which tenants to audit, as which identities, against which partner ids (design.md §3).
+"""The registry: which tenants to audit, as which identities, against which partner ids (docs/registry.md).
 
 Validation runs in three passes, each collecting every problem it finds:
 1. reading (yaml_source, on pal_audit.registry.documents): a bounded regular file, YAML/JSON syntax, duplicate

@@ -54,7 +54,7 @@ async def _last_runs(store: Store, stale_after_hours: int, now: datetime
 
 async def health(store: Store, stale_after_hours: int, *,
                  now: datetime | None = None) -> tuple[bool, dict[str, Any]]:
-    """Did the last run finish, and how old is the last successful run (design.md §8; the rule
+    """Did the last run finish, and how old is the last successful run (docs/http-api.md; the rule
     is in `_last_runs`)."""
     now = now or utcnow()
     last, success = await _last_runs(store, stale_after_hours, now)

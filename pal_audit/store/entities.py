@@ -1,4 +1,4 @@
-"""Table Storage limits, enforced here because Azurite does not (azure-wire.md §10).
+"""Table Storage limits, enforced here because Azurite does not (docs/storage.md).
 
 Every entity the store writes goes through `encode`, and every batch through `chunk`: so a
 finding with a huge `detail`, a key with a `/`, or a 101-operation batch fails (or is trimmed)

@@ -1,4 +1,4 @@
-"""PalFindings: PartitionKey = tenant_id, RowKey = finding_id (design.md §7).
+"""PalFindings: PartitionKey = tenant_id, RowKey = finding_id (docs/storage.md).
 
 A tenant's write is: read its partition, plan (pure, `lifecycle.plan`), hand the transitions to
 `on_changes` (the alerts outbox) *before* committing, then commit in ≤100-operation transactions
@@ -89,7 +89,7 @@ def from_entity(entity: Mapping[str, Any]) -> Row:
 
 
 def public_dict(entity: Mapping[str, Any]) -> dict[str, Any]:
-    """A stored finding as the HTTP API and the CLI show it (design.md §6 fields + lifecycle)."""
+    """A stored finding as the HTTP API and the CLI show it (docs/checks.md fields + lifecycle)."""
     row = from_entity(entity)
     out: dict[str, Any] = {**row.finding.to_dict(), "finding_id": entity["RowKey"]}
     out.update(first_seen=row.first_seen.isoformat(), last_seen=row.last_seen.isoformat(),

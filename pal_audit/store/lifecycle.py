@@ -1,6 +1,6 @@
 """The findings lifecycle as a pure function: stored rows + one tenant's audit -> writes + transitions.
 
-Rules (design.md §7):
+Rules (docs/storage.md):
 - detected, never stored        -> open (NEW) or suppressed (no transition: suppressed means silent)
 - detected, stored resolved     -> open again, reopened_count + 1 (REOPENED; silent if suppressed)
 - detected open, stored suppressed -> open (UNSUPPRESSED: the suppression expired or was removed)

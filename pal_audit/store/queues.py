@@ -10,7 +10,7 @@ from typing import Any
 
 from pal_audit.store.runs import RUN_ID, TRIGGERS
 
-TENANTS_QUEUE = "pal-audit-tenants"             # contract (design.md §8)
+TENANTS_QUEUE = "pal-audit-tenants"             # contract (docs/storage.md)
 POISON_QUEUE = TENANTS_QUEUE + "-poison"        # the Functions host's naming
 _GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")   # fullmatch only
 

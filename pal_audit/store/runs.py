@@ -1,7 +1,7 @@
 """PalRuns: one header entity per run, plus one progress row per tenant in the same partition.
 
 PartitionKey = run_id (time-ordered, so recent runs are a key-range query); RowKey "run" is the
-run entity of design.md §7 (trigger, started, finished, tenant counts, counts by transition);
+run entity of docs/storage.md (trigger, started, finished, tenant counts, counts by transition);
 RowKey "tenant-<tenant_id>" records that tenant's state in the run. Finishing a tenant updates its
 row and the header in one transaction, both If-Match: a tenant is counted once however often its
 message is replayed, and exactly one invocation commits the update that completes the run.

@@ -13,7 +13,7 @@ from typing import Any
 
 from pal_audit.settings import Settings, SettingsError
 
-FINDINGS_TABLE = "PalFindings"          # contract (design.md §7)
+FINDINGS_TABLE = "PalFindings"          # contract (docs/storage.md)
 RUNS_TABLE = "PalRuns"
 TENANT_STATUS_TABLE = "PalTenantStatus"
 TABLES = (FINDINGS_TABLE, RUNS_TABLE, TENANT_STATUS_TABLE)

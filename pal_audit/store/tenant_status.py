@@ -22,7 +22,7 @@ TENANT_ROW = "-"
 # It must outlast the slowest legitimate life of a queued message, from host.json: maxDequeueCount 5
 # deliveries x functionTimeout 15 min + 5 x visibilityTimeout 1 min = 80 min before the poison
 # trigger finishes the tenant, plus 40 min for the message to wait its turn in the queue. Past that,
-# a second run may queue the tenant again; that is harmless (writes are idempotent, design.md §7),
+# a second run may queue the tenant again; that is harmless (writes are idempotent, docs/storage.md),
 # only no longer deduplicated. tests/store/test_runs_and_claims.py checks it against host.json.
 CLAIM_TTL = timedelta(hours=2)
 

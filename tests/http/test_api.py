@@ -1,4 +1,4 @@
-"""HTTP API (design.md §8) through the function objects: every bad input is a 4xx with a message."""
+"""HTTP API (docs/http-api.md) through the function objects: every bad input is a 4xx with a message."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Bicep, parsed by pycep-parser, has the properties the design asks for (docs/design.md §13).
+"""The Bicep, parsed by pycep-parser, has the properties the design asks for (docs/deploy.md).
 
 pycep renders a reference (a param, a var) as its bare name and a string literal as its text, so
 `value: identityClientId` and `value: 'identityClientId'` look alike; the assertions compare against

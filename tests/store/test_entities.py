@@ -1,4 +1,4 @@
-"""Table Storage limits that Azurite does not enforce, enforced by the store (azure-wire.md §10)."""
+"""Table Storage limits that Azurite does not enforce, enforced by the store (docs/storage.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The findings lifecycle of design.md §7, written to and read back from Azurite."""
+"""The findings lifecycle of docs/storage.md, written to and read back from Azurite."""
 
 from __future__ import annotations
 
