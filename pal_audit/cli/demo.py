@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @contextmanager

@@ -355,8 +355,8 @@ async def test_each_message_delivered_twice_at_once_counts_every_transition_once
                              audit_tenant(func.QueueMessage(id=m.id, body=body)))
     scan = await scan_json(run_id)
     assert scan["status"] == "completed" and scan["tenants"]["pending"] == 0
-    assert scan["transitions"]["NEW"] == 15
-    assert Counter(statuses(app_env).values()) == {"open": 15, "suppressed": 1}
+    assert scan["transitions"]["NEW"] == 16
+    assert Counter(statuses(app_env).values()) == {"open": 16, "suppressed": 1}
 
 
 async def test_storage_lost_after_the_findings_commit_still_counts_the_redelivered_tenants(
@@ -391,8 +391,8 @@ async def test_storage_lost_after_the_findings_commit_still_counts_the_redeliver
         disk_azurite.start()
     scan = await scan_json(run_id)
     assert scan["status"] == "completed" and scan["tenants"]["pending"] == 0
-    assert Counter(statuses(storage).values()) == {"open": 15, "suppressed": 1}
-    assert scan["transitions"]["NEW"] == 15
+    assert Counter(statuses(storage).values()) == {"open": 16, "suppressed": 1}
+    assert scan["transitions"]["NEW"] == 16
 
 
 # ---------------------------------------------------------------- storage lost under a CLI scan
@@ -455,7 +455,7 @@ def test_storage_dying_under_a_cli_scan_gives_one_line_and_the_rerun_stores_ever
     assert claims(storage) == {}
     first = run_header(storage, first_run)                 # the dead run completes: 1 stored, 9 failed
     assert (first["status"], first["tenants_done"].value + first["tenants_failed"].value) == ("completed", 10)
-    assert Counter(statuses(storage).values()) == {"open": 15, "suppressed": 1}
+    assert Counter(statuses(storage).values()) == {"open": 16, "suppressed": 1}
 
 
 # ---------------------------------------------------------------- storage lost while the timer queues
@@ -588,5 +588,5 @@ def test_transitions_committed_by_a_scan_that_died_still_count_once(disk_azurite
     assert rerun.returncode == 3, rerun.stderr
     runs = [r for r in table_rows(storage, "PalRuns") if r["RowKey"] == "run"]
     assert [r["status"] for r in runs] == ["completed", "completed"]
-    assert Counter(statuses(storage).values()) == {"open": 15, "suppressed": 1}
-    assert [r["transitions_new"].value for r in runs] == [new_before, 15 - new_before]
+    assert Counter(statuses(storage).values()) == {"open": 16, "suppressed": 1}
+    assert [r["transitions_new"].value for r in runs] == [new_before, 16 - new_before]
