@@ -1,6 +1,6 @@
 """Alerts: records finding changes in the outbox and delivers them, each exactly once.
 
-Hooks called by the service (see `service_hooks` for the async adapter it uses):
+Called by the service through `run_observer.AlertsObserver` (the async adapter):
 - `record(changes)`: a tenant's transitions, before its findings commit: the outbox write.
 - `deliver(changes)`: after the commit: the high-severity ones go out at once (unless the run is
   already a storm). `on_changes(changes)` does both, for callers without a commit hook.
@@ -14,37 +14,27 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pal_audit.alerts import outbox as ob
 from pal_audit.alerts.delivery import Channel, deliver
 from pal_audit.alerts.messages import Message, alert_message, digest_message, stale_message, storm_message
+from pal_audit.alerts.options import AlertOptions
 from pal_audit.alerts.policy import Route, is_storm, opening_count, route, storm_summary
 from pal_audit.alerts.present import fields_of, item_from_fields
+from pal_audit.alerts.wiring import channels_from_settings, secrets_of
 from pal_audit.model import FindingChange
+from pal_audit.settings import Settings
+from pal_audit.store.alerts_table import open_alerts_table
+
+if TYPE_CHECKING:
+    from azure.data.tables import TableClient, TableServiceClient
 
 log = logging.getLogger("pal_audit.alerts")
-
-
-@dataclass(frozen=True)
-class AlertOptions:
-    lease: timedelta = timedelta(minutes=5)          # a claimed unit is retried after this if its sender died
-    max_delivery_attempts: int = 5                   # invocations that try a unit before it is failed
-    retry_base: timedelta = timedelta(minutes=2)     # doubles per attempt
-    orphan_after: timedelta = timedelta(hours=12)    # a run never completed: send its digest anyway
-    webhook_timeout: float = 10.0
-    webhook_attempts: int = 3                        # HTTP attempts within one invocation
-    max_retry_after: float = 10.0                    # longest Retry-After honoured within an invocation
-    backoff: float = 1.0
-    smtp_timeout: float = 15.0
-    acs_polling_interval: float = 2.0
-    sleep: Callable[[float], None] = time.sleep
 
 
 def _change_key(change: FindingChange) -> str:
@@ -70,16 +60,23 @@ class Alerts:
         self._owner = uuid.uuid4().hex
 
     @classmethod
-    def from_settings(cls, settings: Any, table_service_client: Any, *, sink: Channel | None = None,
+    def from_settings(cls, settings: Settings, tables: TableServiceClient, *, sink: Channel | None = None,
                       ca_bundle: str | None = None, options: AlertOptions | None = None,
                       clock: Callable[[], datetime] | None = None) -> Alerts:
-        from pal_audit.alerts.wiring import channels_from_settings, secrets_of
+        """Alerts on the `PalAlerts` table of `tables` (the store creates it when missing)."""
+        return cls.for_table(settings, open_alerts_table(tables), sink=sink, ca_bundle=ca_bundle,
+                             options=options, clock=clock)
 
+    @classmethod
+    def for_table(cls, settings: Settings, table: TableClient, *, sink: Channel | None = None,
+                  ca_bundle: str | None = None, options: AlertOptions | None = None,
+                  clock: Callable[[], datetime] | None = None) -> Alerts:
+        """Alerts writing their outbox to `table` (the store's `PalAlerts` client)."""
         options = options or AlertOptions()
         channels = channels_from_settings(settings, options, ca_bundle=ca_bundle)
         if sink is not None:
             channels.append(sink)
-        return cls(ob.Outbox.open(table_service_client), channels,
+        return cls(ob.Outbox(table), channels,
                    storm_threshold=settings.alert_storm_threshold, mask_tenant_ids=settings.mask_tenant_ids,
                    stale_after_hours=settings.stale_after_hours, options=options, clock=clock,
                    secrets=secrets_of(settings))
@@ -133,7 +130,7 @@ class Alerts:
         else:
             since = last_success
             key = last_success.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-        stale = now - since >= timedelta(hours=self.stale_after_hours)
+        stale: bool = now - since >= timedelta(hours=self.stale_after_hours)
         if stale:
             unit = {"PartitionKey": ob.STALE_PK, "RowKey": key, "Kind": "stale", "Status": ob.PENDING,
                     "Attempts": 0, "Hours": self.stale_after_hours, "CheckedAt": now, "RecordedAt": now}
@@ -241,7 +238,7 @@ class Alerts:
             self.outbox.merge_if_unchanged(claimed, {"Status": ob.UNROUTED, "ClaimedUntil": now})
             return False
         attempts = int(claimed.get("Attempts") or 0) + 1
-        previous = {c.name: claimed.get(f"Ch_{c.name}") for c in self.channels if claimed.get(f"Ch_{c.name}")}
+        previous = {c.name: str(state) for c in self.channels if (state := claimed.get(f"Ch_{c.name}"))}
         outcome = deliver(message, self.channels, previous,
                           last_attempt=attempts >= self.options.max_delivery_attempts, secrets=self._secrets)
         done = self._clock()

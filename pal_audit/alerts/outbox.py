@@ -22,15 +22,11 @@ from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import (
-    TableClient,
-    TableEntity,
-    TableServiceClient,
-    TableTransactionError,
-    UpdateMode,
-)
+from azure.data.tables import TableClient, TableEntity, TableTransactionError, UpdateMode
 
-TABLE = "PalAlerts"
+from pal_audit.store.tables import ALERTS_TABLE
+
+TABLE = ALERTS_TABLE        # the store owns the table and its client (store/alerts_table.py)
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 QUEUED, DIGESTED, SUMMARIZED, EMPTY, UNROUTED = "queued", "digested", "summarized", "empty", "unrouted"
 STALE_PK = "~stale"
@@ -47,18 +43,18 @@ def safe_key(value: str) -> str:
     return _BAD_KEY.sub("_", value)[:255] or "_"
 
 
-def _etag(e: Any) -> str:
-    return e.metadata["etag"]
+def _etag(e: Entity) -> str:
+    etag = e.metadata["etag"] if isinstance(e, TableEntity) else None
+    if not isinstance(etag, str):
+        raise ValueError(f"row {e.get('PartitionKey')}/{e.get('RowKey')} carries no etag")
+    return etag
 
 
 class Outbox:
+    """The outbox over the `PalAlerts` table client the store hands over."""
+
     def __init__(self, table: TableClient):
         self.table = table
-
-    @classmethod
-    def open(cls, service: TableServiceClient) -> Outbox:
-        # one round trip per invocation; no per-process cache, so a deleted table comes back
-        return cls(service.create_table_if_not_exists(TABLE))
 
     # -- rows -------------------------------------------------------------------------------------
     def get(self, pk: str, rk: str) -> Entity | None:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from pal_audit.alerts.cards import teams_payload
@@ -70,7 +71,7 @@ class TeamsWebhook:
         finally:
             conn.close()
 
-    def post(self, payload: dict) -> None:
+    def post(self, payload: dict[str, Any]) -> None:
         body = json.dumps(payload).encode()
         reason, hint = "no attempt", None
         for attempt in range(self._attempts):

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from pal_audit.alerts.delivery import Channel, RefusedChannel
 from pal_audit.alerts.email import AcsMailer, SmtpMailer
+from pal_audit.alerts.options import AlertOptions
 from pal_audit.alerts.teams import TeamsWebhook
 from pal_audit.alerts.webhook_url import WebhookUrlError
-
-if TYPE_CHECKING:
-    from pal_audit.alerts.dispatcher import AlertOptions
+from pal_audit.settings import Settings
 
 log = logging.getLogger("pal_audit.alerts")
 
 
-def channels_from_settings(settings: Any, options: AlertOptions, *, ca_bundle: str | None = None
+def channels_from_settings(settings: Settings, options: AlertOptions, *, ca_bundle: str | None = None
                            ) -> list[Channel]:
     """Teams when a webhook URL is set; e-mail through ACS when its connection string is set, else SMTP."""
     channels: list[Channel] = []
@@ -46,7 +45,7 @@ def channels_from_settings(settings: Any, options: AlertOptions, *, ca_bundle: s
     return channels
 
 
-def secrets_of(settings: Any) -> list[str]:
+def secrets_of(settings: Settings) -> list[str]:
     """Values to scrub from any recorded error: the webhook URL and its signature, passwords, keys."""
     out = [settings.smtp_password or "", settings.acs_connection_string or ""]
     if url := settings.teams_webhook_url:

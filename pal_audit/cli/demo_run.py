@@ -51,11 +51,10 @@ def demo_runs(console: Console, registry_path: Path, cloud_file: Path, work: Pat
 
 
 async def _run(registry: Registry, cloud_file: Path, alerts_dir: Path) -> dict[str, Any]:
-    from pal_audit.alerts import FileSink
-    from pal_audit.alerts.run_observer import build_alerts
+    from pal_audit.alerts import FileSink, build_alerts
     from pal_audit.cli.scan import tenant_row
     from pal_audit.engine.auditor import Auditor
-    from pal_audit.service import Hooks, scan_into_tables
+    from pal_audit.service import NO_OBSERVER, scan_into_tables
     from pal_audit.settings import load_settings
     from pal_audit.store import Store
 
@@ -64,9 +63,9 @@ async def _run(registry: Registry, cloud_file: Path, alerts_dir: Path) -> dict[s
     before = set(sink.directory.glob("*"))
     cloud = load_cloud_file(cloud_file)
     async with Store.from_connection_string(settings.storage_connection or "") as store:
-        hooks = Hooks.from_alerts(build_alerts(settings, store, sink=sink))
+        observer = build_alerts(settings, store, sink=sink) or NO_OBSERVER
         async with Auditor(registry, cloud=cloud) as auditor:
-            scan = await scan_into_tables(registry, auditor, store, hooks=hooks)
+            scan = await scan_into_tables(registry, auditor, store, observer=observer)
         run = await store.runs.get(scan.run_id) if scan.run_id else None
     from datetime import UTC, datetime
 
@@ -119,9 +118,13 @@ def _link(registry: Registry, cloud_file: Path, tenant_name: str, identity: str)
     from azure.identity import ClientSecretCredential
     from azure.mgmt.managementpartner import ACEProvisioningManagementPartnerAPI
 
+    from pal_audit.registry import ClientSecretAuth
+
     cloud = load_cloud_file(cloud_file)
     tenant = next(t for t in registry.tenants if t.name == tenant_name)
     ident = registry.identities[identity]
+    if not isinstance(ident.auth, ClientSecretAuth) or ident.client_id is None:
+        raise RuntimeError(f"demo identity {identity} must sign in with a client secret")
     credential = ClientSecretCredential(
         tenant.tenant_id, ident.client_id, os.environ[ident.auth.secret_env], authority=cloud.authority,
         disable_instance_discovery=True, connection_verify=str(cloud.ca_bundle))

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Callable
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -23,6 +24,10 @@ from pal_audit.registry import Registry, RegistryError, load_registry
 from pal_audit.registry.clouds import Cloud, CloudError, load_cloud_file
 from pal_audit.store.tables import StoreError
 from pal_audit.textsafe import one_line
+
+if TYPE_CHECKING:
+    from pal_audit.engine.auditor import TenantResult
+    from pal_audit.service import TableResultSink
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -164,7 +169,7 @@ def run_scan_command(reg: Registry, *, cloud: Cloud | None, concurrency: int, un
     console = Console(stderr=True)
     sink = table_sink_or_exit(reg) if store else None
 
-    def go(progress: Any = None) -> ScanReport:
+    def go(progress: Callable[[TenantResult], None] | None = None) -> ScanReport:
         try:
             report = asyncio.run(run_scan(reg, cloud=cloud, concurrency=concurrency,
                                           unit_budget_seconds=unit_budget, sink=sink, progress=progress))
@@ -184,7 +189,7 @@ def run_scan_command(reg: Registry, *, cloud: Cloud | None, concurrency: int, un
         return go(lambda _result: bar.advance(task))
 
 
-def table_sink_or_exit(reg: Registry) -> Any:
+def table_sink_or_exit(reg: Registry) -> TableResultSink:
     """The `--store tables` sink, or exit 2 naming the missing or bad setting."""
     from pal_audit.settings import SettingsError, load_settings
 
@@ -194,9 +199,9 @@ def table_sink_or_exit(reg: Registry) -> Any:
         fail(str(exc))
     if not settings.storage_connection:
         fail("--store tables: setting AzureWebJobsStorage (a storage connection string) is not set")
-    from pal_audit.service import table_result_sink
+    from pal_audit.service import alerts_observer, table_result_sink
 
-    return table_result_sink(settings, reg)
+    return table_result_sink(settings, reg, observer=alerts_observer)   # the alerts, as the app sends them
 
 
 def check_writable(output: str) -> None:

@@ -16,11 +16,14 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pal_audit.model import CHECK_IDS, Severity, Status
 from pal_audit.registry.documents import MAX_INT_DIGITS, DocumentError, NumberTooLong, parse_json
+
+if TYPE_CHECKING:
+    from pal_audit.service import AppContext
 
 log = logging.getLogger("pal_audit.http")
 
@@ -189,7 +192,9 @@ def _absolute(url: str, path: str) -> str:
 
 # ---------------------------------------------------------------- handlers
 
-ContextFactory = Callable[[], AbstractAsyncContextManager[Any]]
+# Opens one request's context (the composition root's `APP.open`; tests pass `open_context` with
+# their own observer).
+ContextFactory = Callable[[], AbstractAsyncContextManager["AppContext"]]
 
 
 async def post_scans(req: Request, open_ctx: ContextFactory) -> Response:
@@ -201,7 +206,7 @@ async def post_scans(req: Request, open_ctx: ContextFactory) -> Response:
         unknown = tenants_unknown(registry, tenant_ids or [])
         if unknown:
             raise ApiError(404, "unknown_tenant", f"tenant(s) not in the registry: {_show(unknown)}")
-        started = await start_run(ctx.store, registry, "http", tenant_ids, hooks=ctx.hooks())
+        started = await start_run(ctx.store, registry, "http", tenant_ids, observer=ctx.observer)
     run_id = started.run_id or next(iter(started.skipped.values()))
     status_url = _absolute(req.url, f"/api/scans/{run_id}")
     return Response(202, {"run_id": run_id, "status_url": status_url, "queued": len(started.queued),
@@ -241,6 +246,8 @@ async def get_health(req: Request, open_ctx: ContextFactory) -> Response:
 
 
 Handler = Callable[[Request, ContextFactory], Awaitable[Response]]
+# The routes by handler name (function_app.py looks its handler up here, not with getattr).
+HANDLERS: dict[str, Handler] = {h.__name__: h for h in (post_scans, get_scan, get_findings, get_health)}
 
 
 async def guarded(handler: Handler, req: Request, open_ctx: ContextFactory) -> Response:

@@ -7,24 +7,24 @@
     scan_into_tables     the CLI's whole `--store tables` scan, without a queue
     health               GET /api/health
 
-One concern per module: `hooks` (where alerts plug in), `runs` (starting a run), `completion` (a
-run's completion notification), `abandon` (giving back the tenants of a run that failed part-way),
-`tenant` (one tenant's write, the queue triggers), `cli_sink` (`--store tables`), `health` (the
-timer, GET /api/health), `context` (the Functions app's wiring). Import from here.
-`_alerts_for` is looked up on this package at call time: replacing `pal_audit.service._alerts_for`
-changes the alerts of every caller.
+One concern per module: `observer` (the `RunObserver` protocol through which the alerts are told
+about runs), `runs` (starting a run), `completion` (a run's completion notification), `abandon`
+(giving back the tenants of a run that failed part-way), `tenant` (one tenant's write, the queue
+triggers), `stored_scan` (`--store tables`), `health` (the timer, GET /api/health), `context` (an
+invocation's context, given its observer), `composition` (the composition root: `APP`, the Functions
+app's context with the alerts observing, and `alerts_observer` for the CLI). Import from here.
 """
 
+from pal_audit.service.composition import APP, AppRoot, alerts_observer
 from pal_audit.service.context import (
     AppContext,
-    _alerts_for,  # noqa: F401  (tests replace it here; every caller looks it up here)
     _registry_cache,  # noqa: F401  (tests clear it)
     load_registry_cached,
     open_context,
     tenants_unknown,
 )
 from pal_audit.service.health import health, run_nightly
-from pal_audit.service.observer import NO_HOOKS, Hooks
+from pal_audit.service.observer import NO_OBSERVER, NoObserver, ObserverFactory, RunObserver, no_observer
 from pal_audit.service.runs import CLAIM_GRACE, StartResult, start_run, utcnow
 from pal_audit.service.stored_scan import TableResultSink, TablesScan, scan_into_tables, table_result_sink
 from pal_audit.service.tenant import (
@@ -36,19 +36,25 @@ from pal_audit.service.tenant import (
 )
 
 __all__ = [
+    "APP",
     "CLAIM_GRACE",
-    "NO_HOOKS",
+    "NO_OBSERVER",
     "AppContext",
-    "Hooks",
+    "AppRoot",
+    "NoObserver",
+    "ObserverFactory",
+    "RunObserver",
     "StartResult",
     "TableResultSink",
     "TablesScan",
     "TenantOutcome",
+    "alerts_observer",
     "audit_and_store",
     "handle_poison_message",
     "handle_tenant_message",
     "health",
     "load_registry_cached",
+    "no_observer",
     "open_context",
     "run_nightly",
     "scan_into_tables",

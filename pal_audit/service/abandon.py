@@ -17,7 +17,7 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from pal_audit.service.observer import NO_HOOKS, Hooks
+from pal_audit.service.observer import NO_OBSERVER, RunObserver
 from pal_audit.service.tenant import store_tenant_result
 from pal_audit.store import Store, StoreUnavailable
 from pal_audit.store.tables import is_transport_failure
@@ -30,7 +30,7 @@ _CONCURRENCY = 16
 
 
 async def abandon_tenants(store: Store, registry: Registry, run_id: str, tenant_ids: Iterable[str], why: str,
-                          *, hooks: Hooks = NO_HOOKS) -> list[str]:
+                          *, observer: RunObserver = NO_OBSERVER) -> list[str]:
     """Fail (or, without a run, release) each tenant; returns those still held because storage failed."""
     from pal_audit.engine.auditor import failed_tenant_result
 
@@ -48,7 +48,7 @@ async def abandon_tenants(store: Store, registry: Registry, run_id: str, tenant_
                 run, state = await store.runs.tenant_state(run_id, tid)
                 if run is not None and state == "queued":
                     result = failed_tenant_result(registry, tid, "unexpected", why)
-                    await store_tenant_result(store, run_id, result, hooks=hooks)   # releases the claim
+                    await store_tenant_result(store, run_id, result, observer=observer)   # releases the claim
                 else:
                     await store.status.release(tid, run_id)
                 return None

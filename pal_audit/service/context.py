@@ -1,6 +1,6 @@
-"""Wiring for the Functions app: `open_context` / `AppContext` (settings, store, registry, auditor,
-hooks), the cached registry, the per-run role-definition caches, the alerts factory and
-`tenants_unknown`."""
+"""An invocation's context: `open_context` / `AppContext` (settings, store, registry, auditor, the
+run observer it was given), the cached registry, the per-run role-definition caches and
+`tenants_unknown`. What observes the runs is passed in (see `composition.py`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pal_audit.service.observer import Hooks
+from pal_audit.service.observer import NO_OBSERVER, ObserverFactory, RunObserver, no_observer
 from pal_audit.settings import Settings, load_settings
 from pal_audit.store import StorageConfig, Store
 
@@ -28,6 +28,7 @@ APP_ROOT = Path(__file__).resolve().parents[2]
 class AppContext:
     settings: Settings
     store: Store
+    observer: RunObserver = NO_OBSERVER     # told about runs (the alerts, when the caller passed them)
     _registry: Registry | None = None
 
     def registry(self) -> Registry:
@@ -48,9 +49,6 @@ class AppContext:
                        unit_budget_seconds=s.unit_budget_seconds,
                        managed_identity_client_id=s.managed_identity_client_id,
                        roles=role_cache(cloud.arm, run_id) if run_id else None)
-
-    def hooks(self) -> Hooks:
-        return Hooks.from_alerts(alerts_for(self.settings, self.store))
 
 
 _registry_cache: dict[str, tuple[float, Registry]] = {}
@@ -96,32 +94,18 @@ def load_registry_cached(path: str | Path, *, root: Path = APP_ROOT) -> Registry
     return registry
 
 
-def _alerts_for(settings: Settings, store: Store) -> Any | None:
-    """The alerts object when the alerts package provides a factory; None = no alerts."""
-    try:
-        from pal_audit import alerts
-    except ImportError:
-        return None
-    factory = getattr(alerts, "build_alerts", None)
-    return factory(settings, store) if factory is not None else None
-
-
-def alerts_for(settings: Settings, store: Store) -> Any | None:
-    """`_alerts_for` as looked up on the package at call time, so `pal_audit.service._alerts_for`
-    stays the one place to replace it (tests do) for every caller."""
-    import pal_audit.service
-
-    return pal_audit.service._alerts_for(settings, store)
-
-
 @asynccontextmanager
-async def open_context(settings: Settings | None = None, **client_options: Any) -> AsyncIterator[AppContext]:
-    """Settings validated, storage clients open and tables created; the registry loads on first use."""
+async def open_context(settings: Settings | None = None, *, observer: ObserverFactory = no_observer,
+                       **client_options: Any) -> AsyncIterator[AppContext]:
+    """Settings validated, storage clients open and tables created; the registry loads on first use.
+
+    `observer(settings, store)` builds what observes this invocation's runs (default: nothing).
+    """
     settings = settings or load_settings()
     config = StorageConfig.from_settings(settings)
     async with Store(config, **client_options) as store:
         await store.ensure_tables()
-        yield AppContext(settings, store)
+        yield AppContext(settings, store, observer(settings, store))
 
 
 def tenants_unknown(registry: Registry, tenant_ids: Iterable[str]) -> list[str]:

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from pal_audit.service.runs import StartResult, start_run, utcnow
 from pal_audit.store import RunRecord, Store, StoreError
-from pal_audit.store.findings import maybe_await
 from pal_audit.store.tables import is_transport_failure
 
 if TYPE_CHECKING:
@@ -24,19 +23,17 @@ async def run_nightly(ctx: AppContext, *, now: datetime | None = None) -> StartR
     only the store, and a timer that keeps failing is exactly what it must report. The failure
     itself still propagates, so the host records a failed invocation.
     """
-    hooks = ctx.hooks()
     try:
-        return await start_run(ctx.store, ctx.registry(), "timer", now=now, hooks=hooks)
+        return await start_run(ctx.store, ctx.registry(), "timer", now=now, observer=ctx.observer)
     finally:
-        if hooks.check_stale is not None:
-            try:
-                _, success = await _last_runs(ctx.store, ctx.settings.stale_after_hours, now or utcnow())
-                await maybe_await(hooks.check_stale(success.finished if success else None))
-            except Exception as exc:
-                if isinstance(exc, StoreError) or is_transport_failure(exc):     # the outage, once
-                    log.error("the stale-run check failed: storage unavailable (%s)", type(exc).__name__)
-                else:
-                    log.exception("the stale-run check failed")
+        try:
+            _, success = await _last_runs(ctx.store, ctx.settings.stale_after_hours, now or utcnow())
+            await ctx.observer.check_stale(success.finished if success else None)
+        except Exception as exc:
+            if isinstance(exc, StoreError) or is_transport_failure(exc):     # the outage, once
+                log.error("the stale-run check failed: storage unavailable (%s)", type(exc).__name__)
+            else:
+                log.exception("the stale-run check failed")
 
 
 async def _last_runs(store: Store, stale_after_hours: int, now: datetime

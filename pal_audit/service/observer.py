@@ -1,34 +1,58 @@
-"""Where alerts plug into the service: `Hooks`, and `NO_HOOKS` when nothing listens."""
+"""Where the alerts plug into the service: the `RunObserver` protocol, passed in.
+
+The service tells an observer what happens to a run; it never looks the alerts up. The composition
+root (`composition.py`) builds the alerts' observer and hands it to `open_context`; without one,
+`NO_OBSERVER` listens to nothing. The alerts' `AlertsObserver` matches the protocol structurally,
+so the alerts need not import the service.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Protocol
 
 from pal_audit.model import FindingChange
-from pal_audit.store.findings import OnChanges
+from pal_audit.settings import Settings
+from pal_audit.store import Store
 
 
-@dataclass(frozen=True)
-class Hooks:
-    """Where alerts plug in; every hook is optional and may be sync or async."""
+class RunObserver(Protocol):
+    async def record(self, changes: Sequence[FindingChange]) -> None:
+        """A tenant's transitions, before its findings commit (the alerts' outbox write).
+        Raising fails the tenant's write, so the host retries it."""
 
-    on_changes: OnChanges | None = None                 # before the findings are committed (outbox)
-    on_tenant_written: Callable[[str, str, list[FindingChange]], Awaitable[None] | None] | None = None
-    on_run_completed: Callable[[str], Awaitable[None] | None] | None = None   # once per run
-    check_stale: Callable[[datetime | None], Awaitable[Any] | Any] | None = None  # on every timer tick
+    async def on_tenant_written(self, run_id: str, tenant_id: str, changes: Sequence[FindingChange]) -> None:
+        """After the tenant's findings and status are written (immediate alerts)."""
 
-    @classmethod
-    def from_alerts(cls, alerts: Any | None) -> Hooks:
-        """Adapt an alerts object: `record`, `on_tenant_written`, `on_run_completed`, `check_stale`."""
-        if alerts is None:
-            return cls()
-        return cls(on_changes=getattr(alerts, "record", None),
-                   on_tenant_written=getattr(alerts, "on_tenant_written", None),
-                   on_run_completed=getattr(alerts, "on_run_completed", None),
-                   check_stale=getattr(alerts, "check_stale", None))
+    async def on_run_completed(self, run_id: str) -> None:
+        """Once per run, when its last tenant finished (the digest)."""
+
+    async def check_stale(self, last_success: datetime | None) -> bool:
+        """On every timer tick: has the auditor gone quiet? (True = stale)"""
 
 
-NO_HOOKS = Hooks()
+class NoObserver:
+    """Listens to nothing: no alert channel, or a caller that wants none."""
+
+    async def record(self, changes: Sequence[FindingChange]) -> None:
+        return None
+
+    async def on_tenant_written(self, run_id: str, tenant_id: str, changes: Sequence[FindingChange]) -> None:
+        return None
+
+    async def on_run_completed(self, run_id: str) -> None:
+        return None
+
+    async def check_stale(self, last_success: datetime | None) -> bool:
+        return False
+
+
+NO_OBSERVER: RunObserver = NoObserver()
+
+# Builds the observer of one invocation once its store is open (the alerts' outbox uses the store).
+ObserverFactory = Callable[[Settings, Store], RunObserver]
+
+
+def no_observer(settings: Settings, store: Store) -> RunObserver:
+    return NO_OBSERVER

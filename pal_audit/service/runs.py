@@ -17,12 +17,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from pal_audit.service.abandon import abandon_tenants
 from pal_audit.service.completion import _notify_completed, utcnow
 from pal_audit.service.liveness import dead_reason, this_process
-from pal_audit.service.observer import NO_HOOKS, Hooks
+from pal_audit.service.observer import NO_OBSERVER, RunObserver
 from pal_audit.store import Store, TenantMessage, new_run_id
 from pal_audit.store.tables import is_transport_failure, unavailable
 
@@ -35,6 +35,7 @@ log = logging.getLogger("pal_audit.service")
 # A claim whose run is not recorded yet (start_run in flight) counts as live this long.
 CLAIM_GRACE = timedelta(minutes=5)
 _SEND_CONCURRENCY = 16
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -45,12 +46,12 @@ class StartResult:
 
 
 async def start_run(store: Store, registry: Registry, trigger: str, tenant_ids: Sequence[str] | None = None,
-                    *, now: datetime | None = None, enqueue: bool = True, hooks: Hooks = NO_HOOKS
+                    *, now: datetime | None = None, enqueue: bool = True, observer: RunObserver = NO_OBSERVER
                     ) -> StartResult:
     """Create a run for the tenants no unfinished run holds yet, and queue one message per tenant.
 
-    Tenant ids must already be validated against the registry (the HTTP layer does it). `hooks`
-    receive the audit_error of tenants given back after a failure (and the run's completion).
+    Tenant ids must already be validated against the registry (the HTTP layer does it). `observer`
+    receives the audit_error of tenants given back after a failure (and the run's completion).
     """
     now = now or utcnow()
     wanted = list(dict.fromkeys(t.lower() for t in (tenant_ids or registry.tenant_ids())))
@@ -95,7 +96,7 @@ async def start_run(store: Store, registry: Registry, trigger: str, tenant_ids: 
             log.info("run not started: every tenant is already queued (%s)", sorted(set(skipped.values())))
             return StartResult(None, (), skipped)
         await _finish_in_dead_runs(store, run_id, {t: taken_over[t] for t in queued if t in taken_over},
-                                   now, hooks)
+                                   now, observer)
         recorded = True
         await store.runs.create(run_id, trigger, queued, skipped=len(skipped), at=now,
                                 owner=None if enqueue else this_process(),
@@ -108,7 +109,7 @@ async def start_run(store: Store, registry: Registry, trigger: str, tenant_ids: 
         unsent = [t for t in claimed if t not in sent]
         log.error("run %s (%s) failed to start (%s); giving back %d of its %d tenants", run_id, trigger,
                   type(exc).__name__, len(unsent), len(claimed))
-        held = await abandon_tenants(store, registry, run_id, unsent, hooks=hooks,
+        held = await abandon_tenants(store, registry, run_id, unsent, observer=observer,
                                      why=f"the run could not queue this tenant ({type(exc).__name__}); it "
                                          "was not audited in this run and the next run audits it")
         if enqueue and not held and recorded:
@@ -124,7 +125,7 @@ async def start_run(store: Store, registry: Registry, trigger: str, tenant_ids: 
 
 
 async def _finish_in_dead_runs(store: Store, run_id: str, taken: dict[str, tuple[str, str]], now: datetime,
-                               hooks: Hooks) -> None:
+                               observer: RunObserver) -> None:
     """Record each taken-over tenant as failed in the dead run that held it, so that run completes
     instead of showing it pending forever. Best effort: the new run audits the tenant either way."""
     limit = asyncio.Semaphore(4)        # they all update the dead run's header (If-Match)
@@ -138,7 +139,7 @@ async def _finish_in_dead_runs(store: Store, run_id: str, taken: dict[str, tuple
                     holder, tid, ok=False, changes=(), at=now, transitions=counts,
                     error=f"unexpected: not audited in this run: {why}; run {run_id} took the tenant over")
             if fin.completed_now:
-                await _notify_completed(store, holder, hooks)
+                await _notify_completed(store, holder, observer)
         except Exception as exc:
             log.warning("run %s: could not record tenant %s as failed in dead run %s (%s)",
                         run_id, tid, holder, type(exc).__name__)
@@ -149,9 +150,11 @@ async def _finish_in_dead_runs(store: Store, run_id: str, taken: dict[str, tuple
     await asyncio.gather(*(finish(tid, holder, why) for tid, (holder, why) in taken.items()))
 
 
-def _raise_first(results: list) -> list:
+def _raise_first(results: Sequence[T | BaseException]) -> list[T]:
     """gather(return_exceptions=True) lets every claim or send finish (so we know what is ours)."""
+    ok: list[T] = []
     for r in results:
         if isinstance(r, BaseException):
             raise r
-    return results
+        ok.append(r)
+    return ok

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pal_audit.service.abandon import abandon_tenants
-from pal_audit.service.context import alerts_for, load_registry_cached
-from pal_audit.service.observer import NO_HOOKS, Hooks
+from pal_audit.service.context import load_registry_cached
+from pal_audit.service.observer import NO_OBSERVER, ObserverFactory, RunObserver, no_observer
 from pal_audit.service.runs import start_run
 from pal_audit.service.tenant import TenantOutcome, store_tenant_result
 from pal_audit.settings import Settings
@@ -52,7 +52,7 @@ class TablesScan:
 
 async def scan_into_tables(registry: Registry, auditor: Auditor, store: Store,
                            tenant_ids: Sequence[str] | None = None, *, trigger: str = "cli",
-                           hooks: Hooks = NO_HOOKS,
+                           observer: RunObserver = NO_OBSERVER,
                            progress: Callable[[TenantResult], None] | None = None) -> TablesScan:
     """`pal-audit scan --store tables`: the same run/lifecycle as the Functions app, without the queue.
 
@@ -60,7 +60,7 @@ async def scan_into_tables(registry: Registry, auditor: Auditor, store: Store,
     stored, so the two never write the same tenant for different runs.
     """
     await store.ensure_tables()
-    start = await start_run(store, registry, trigger, tenant_ids, enqueue=False, hooks=hooks)
+    start = await start_run(store, registry, trigger, tenant_ids, enqueue=False, observer=observer)
     warn_not_stored(dict(start.skipped))
     queued = set(start.queued)
     results: list[TenantResult] = []
@@ -70,11 +70,12 @@ async def scan_into_tables(registry: Registry, auditor: Auditor, store: Store,
         async for result in auditor.audit_tenants(wanted, progress=progress):
             results.append(result)
             if start.run_id and result.snapshot.tenant_id in queued:
-                outcomes.append(await store_tenant_result(store, start.run_id, result, hooks=hooks))
+                outcomes.append(await store_tenant_result(store, start.run_id, result, observer=observer))
     except BaseException as exc:
         if start.run_id:
             left = queued - {o.tenant_id for o in outcomes}
-            await abandon_tenants(store, registry, start.run_id, sorted(left), _stopped(exc), hooks=hooks)
+            await abandon_tenants(store, registry, start.run_id, sorted(left), _stopped(exc),
+                                  observer=observer)
         raise
     return TablesScan(start.run_id, results, outcomes, dict(start.skipped))
 
@@ -94,9 +95,10 @@ class TableResultSink:
     tenant gives them back too: a caller that is interrupted calls it to finish the run.
     """
 
-    def __init__(self, settings: Settings, registry: Registry | None = None, *, hooks: Hooks | None = None,
-                 **client_options: Any) -> None:
-        self.settings, self._registry, self._hooks = settings, registry, hooks
+    def __init__(self, settings: Settings, registry: Registry | None = None, *,
+                 observer: ObserverFactory = no_observer, **client_options: Any) -> None:
+        self.settings, self._registry, self._observer_factory = settings, registry, observer
+        self._observer: RunObserver = NO_OBSERVER
         self._options = client_options
         self._store: Store | None = None
         self._expected: set[str] = set()
@@ -113,9 +115,8 @@ class TableResultSink:
         store = Store(StorageConfig.from_settings(self.settings), **self._options)
         try:
             await store.ensure_tables()
-            if self._hooks is None:
-                self._hooks = Hooks.from_alerts(alerts_for(self.settings, store))
-            start = await start_run(store, registry, "cli", enqueue=False, hooks=self._hooks or NO_HOOKS)
+            self._observer = self._observer_factory(self.settings, store)
+            start = await start_run(store, registry, "cli", enqueue=False, observer=self._observer)
         except BaseException:
             await store.close()
             raise
@@ -131,7 +132,7 @@ class TableResultSink:
         if self.run_id and tid in self.queued and tid not in self._seen:
             try:
                 self.outcomes.append(await store_tenant_result(store, self.run_id, result,
-                                                               hooks=self._hooks or NO_HOOKS))
+                                                               observer=self._observer))
             except BaseException as exc:
                 await self.aclose(exc)
                 raise
@@ -149,7 +150,7 @@ class TableResultSink:
             left = sorted(self.queued - self._stored)
             if self.run_id and left and self._registry_used is not None:
                 await abandon_tenants(store, self._registry_used, self.run_id, left, _stopped(exc),
-                                      hooks=self._hooks or NO_HOOKS)
+                                      observer=self._observer)
         finally:
             await store.close()
 
@@ -160,6 +161,8 @@ class TableResultSink:
         await self.aclose(exc)
 
 
-def table_result_sink(settings: Settings, registry: Registry | None = None, **kwargs: Any) -> TableResultSink:
-    """The CLI's `--store tables` sink (pass the registry being scanned; default: PAL_AUDIT_REGISTRY)."""
-    return TableResultSink(settings, registry, **kwargs)
+def table_result_sink(settings: Settings, registry: Registry | None = None, *,
+                      observer: ObserverFactory = no_observer, **client_options: Any) -> TableResultSink:
+    """The CLI's `--store tables` sink (pass the registry being scanned; default: PAL_AUDIT_REGISTRY)
+    and what observes its run (the CLI passes the alerts)."""
+    return TableResultSink(settings, registry, observer=observer, **client_options)

@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING
 
 from pal_audit.model import FindingChange, TenantSnapshot
 from pal_audit.service.completion import _notify_completed, _retry_notification, utcnow
-from pal_audit.service.observer import NO_HOOKS, Hooks
+from pal_audit.service.observer import NO_OBSERVER, RunObserver
 from pal_audit.store import BadMessage, Store, TenantMessage, UnknownRun
-from pal_audit.store.findings import maybe_await
 from pal_audit.store.tables import is_transport_failure, unavailable
 
 if TYPE_CHECKING:
@@ -36,23 +35,23 @@ class TenantOutcome:
 # ---------------------------------------------------------------- one tenant
 
 
-async def store_tenant_result(store: Store, run_id: str, result: TenantResult, *, hooks: Hooks = NO_HOOKS,
-                              now: datetime | None = None) -> TenantOutcome:
-    """Write one tenant's audit: findings (transitions first to `on_changes`), status, then the run."""
+async def store_tenant_result(store: Store, run_id: str, result: TenantResult, *,
+                              observer: RunObserver = NO_OBSERVER, now: datetime | None = None
+                              ) -> TenantOutcome:
+    """Write one tenant's audit: findings (transitions first to `observer.record`), status, then the run."""
     now = now or utcnow()
     snap = result.snapshot
     try:
         written = await store.findings.apply_tenant(snap, result.findings, run_id, at=now,
-                                                    on_changes=hooks.on_changes)
+                                                    on_changes=observer.record)
         changes = written.committed
         await store.status.record(snap, run_id, at=now)
-        if hooks.on_tenant_written is not None:
-            await maybe_await(hooks.on_tenant_written(run_id, snap.tenant_id, changes))
+        await observer.on_tenant_written(run_id, snap.tenant_id, changes)
         fin = await store.runs.finish_tenant(run_id, snap.tenant_id, ok=snap.fully_audited, changes=changes,
                                              error=_error_summary(snap), at=now,
                                              transitions=written.transitions)
         if fin.completed_now:
-            await _notify_completed(store, run_id, hooks)
+            await _notify_completed(store, run_id, observer)
     except Exception as exc:
         if is_transport_failure(exc):
             raise unavailable(exc, store.config.describe()) from exc
@@ -62,7 +61,8 @@ async def store_tenant_result(store: Store, run_id: str, result: TenantResult, *
 
 
 async def audit_and_store(registry: Registry, auditor: Auditor, store: Store, run_id: str, tenant_id: str,
-                          *, hooks: Hooks = NO_HOOKS, now: datetime | None = None) -> TenantOutcome:
+                          *, observer: RunObserver = NO_OBSERVER, now: datetime | None = None
+                          ) -> TenantOutcome:
     """Audit one tenant of a run and store it; a tenant already finished in that run is skipped."""
     try:
         run, state = await store.runs.tenant_state(run_id, tenant_id)
@@ -74,10 +74,10 @@ async def audit_and_store(registry: Registry, auditor: Auditor, store: Store, ru
         raise UnknownRun(f"tenant {tenant_id} is not part of run {run_id}")
     if state != "queued":
         log.info("run %s, tenant %s: already %s (replayed message)", run_id, tenant_id, state)
-        await _retry_notification(store, run, hooks)
+        await _retry_notification(store, run, observer)
         return TenantOutcome(run_id, tenant_id, None, replay=True)
     result = await auditor.audit_tenant(tenant_id)
-    return await store_tenant_result(store, run_id, result, hooks=hooks, now=now)
+    return await store_tenant_result(store, run_id, result, observer=observer, now=now)
 
 
 def _error_summary(snap: TenantSnapshot) -> str | None:
@@ -91,7 +91,7 @@ def _error_summary(snap: TenantSnapshot) -> str | None:
 
 
 async def handle_tenant_message(body: bytes | str, *, registry: Registry, store: Store,
-                                auditor_factory: Callable[[str], Auditor], hooks: Hooks = NO_HOOKS
+                                auditor_factory: Callable[[str], Auditor], observer: RunObserver = NO_OBSERVER
                                 ) -> TenantOutcome | None:
     """Queue trigger. Raises only when a retry can help (storage down): the host then redelivers.
 
@@ -105,17 +105,18 @@ async def handle_tenant_message(body: bytes | str, *, registry: Registry, store:
     if msg.tenant_id not in registry.tenant_ids():
         log.error("run %s: tenant %s is no longer in the registry; recorded as failed",
                   msg.run_id, msg.tenant_id)
-        return await _finish_unknown_tenant(store, msg, hooks)
+        return await _finish_unknown_tenant(store, msg, observer)
     try:
         async with auditor_factory(msg.run_id) as auditor:
-            return await audit_and_store(registry, auditor, store, msg.run_id, msg.tenant_id, hooks=hooks)
+            return await audit_and_store(registry, auditor, store, msg.run_id, msg.tenant_id,
+                                         observer=observer)
     except UnknownRun as exc:
         log.error("dropping a message for an unknown run: %s", exc)
         return None
 
 
 async def handle_poison_message(body: bytes | str, *, registry: Registry, store: Store,
-                                hooks: Hooks = NO_HOOKS) -> TenantOutcome | None:
+                                observer: RunObserver = NO_OBSERVER) -> TenantOutcome | None:
     """Poison-queue trigger: the tenant's audit kept crashing. Record a tenant-level audit_error
     (which resolves nothing) and finish the tenant in its run, so the crash is never silent."""
     from pal_audit.engine.auditor import failed_tenant_result
@@ -127,7 +128,7 @@ async def handle_poison_message(body: bytes | str, *, registry: Registry, store:
         return None
     log.error("run %s: the audit of tenant %s failed repeatedly (poison queue)", msg.run_id, msg.tenant_id)
     if msg.tenant_id not in registry.tenant_ids():
-        return await _finish_unknown_tenant(store, msg, hooks)
+        return await _finish_unknown_tenant(store, msg, observer)
     try:
         run, state = await store.runs.tenant_state(msg.run_id, msg.tenant_id)
     except Exception as exc:
@@ -138,21 +139,22 @@ async def handle_poison_message(body: bytes | str, *, registry: Registry, store:
         log.error("poison queue: run %s or its tenant %s is unknown", msg.run_id, msg.tenant_id)
         return None
     if state != "queued":
-        await _retry_notification(store, run, hooks)
+        await _retry_notification(store, run, observer)
         return TenantOutcome(msg.run_id, msg.tenant_id, None, replay=True)
     result = failed_tenant_result(registry, msg.tenant_id, "unexpected",
                                   "the audit of this tenant failed on every attempt (its queue message went "
                                   "to the poison queue); see the function logs of this run")
-    return await store_tenant_result(store, msg.run_id, result, hooks=hooks)
+    return await store_tenant_result(store, msg.run_id, result, observer=observer)
 
 
-async def _finish_unknown_tenant(store: Store, msg: TenantMessage, hooks: Hooks) -> TenantOutcome | None:
+async def _finish_unknown_tenant(store: Store, msg: TenantMessage, observer: RunObserver
+                                 ) -> TenantOutcome | None:
     try:
         fin = await store.runs.finish_tenant(msg.run_id, msg.tenant_id, ok=False, changes=(),
                                              error="not_found: tenant no longer in the registry", at=utcnow())
     except UnknownRun:
         return None
     if fin.completed_now:
-        await _notify_completed(store, msg.run_id, hooks)
+        await _notify_completed(store, msg.run_id, observer)
     return TenantOutcome(msg.run_id, msg.tenant_id, None, replay=not fin.counted,
                          run_completed=fin.completed_now)

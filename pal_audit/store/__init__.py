@@ -6,12 +6,15 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from pal_audit.store.alerts_table import alerts_service, open_alerts_table
+from pal_audit.store.credential import async_storage_credential
 from pal_audit.store.findings import FindingsTable
 from pal_audit.store.queues import POISON_QUEUE, TENANTS_QUEUE, BadMessage, TenantMessage, TenantQueue
 from pal_audit.store.runs import RunRecord, RunsTable, UnknownRun, new_run_id
 from pal_audit.store.tables import (
+    ALERTS_TABLE,
     DEFAULT_CLIENT_OPTIONS,
     FINDINGS_TABLE,
     RUNS_TABLE,
@@ -26,8 +29,12 @@ from pal_audit.store.tables import (
 )
 from pal_audit.store.tenant_status import TenantStatusTable
 
+if TYPE_CHECKING:
+    from azure.data.tables import TableClient
+
 __all__ = [
-    "FINDINGS_TABLE", "POISON_QUEUE", "RUNS_TABLE", "TENANTS_QUEUE", "TENANT_STATUS_TABLE", "BadMessage",
+    "ALERTS_TABLE", "FINDINGS_TABLE", "POISON_QUEUE", "RUNS_TABLE", "TENANTS_QUEUE", "TENANT_STATUS_TABLE",
+    "BadMessage",
     "RunRecord", "StorageConfig", "Store", "StoreConflict", "StoreError", "StoreUnavailable",
     "TenantMessage", "UnknownRun", "new_run_id",
 ]
@@ -50,16 +57,17 @@ class Store:
         queue_options = {"initial_backoff": 1, "increment_base": 2, **options,
                          "message_encode_policy": TextBase64EncodePolicy(),
                          "message_decode_policy": TextBase64DecodePolicy()}
-        self._credential = None
         if config.connection_string:
             self.service = TableServiceClient.from_connection_string(config.connection_string, **options)
             queue = QueueClient.from_connection_string(config.connection_string, TENANTS_QUEUE,
                                                        **queue_options)
-        else:
-            self._credential = config.credential()
-            self.service = TableServiceClient(config.table_endpoint, credential=self._credential, **options)
-            queue = QueueClient(config.queue_endpoint, TENANTS_QUEUE, credential=self._credential,
+        elif config.table_endpoint and config.queue_endpoint:
+            credential = async_storage_credential(config.client_id)     # the process's one credential
+            self.service = TableServiceClient(config.table_endpoint, credential=credential, **options)
+            queue = QueueClient(config.queue_endpoint, TENANTS_QUEUE, credential=credential,
                                 **queue_options)
+        else:
+            raise StoreError("storage configuration has neither a connection string nor both endpoints")
         self.findings = FindingsTable(self.service.get_table_client(FINDINGS_TABLE))
         self.runs = RunsTable(self.service.get_table_client(RUNS_TABLE))
         self.status = TenantStatusTable(self.service.get_table_client(TENANT_STATUS_TABLE))
@@ -89,11 +97,14 @@ class Store:
             raise
         _ensured.add(key)
 
+    def alerts_table(self) -> TableClient:
+        """The sync `PalAlerts` client the alerts' outbox writes (created when missing)."""
+        return open_alerts_table(alerts_service(self.config))
+
     async def close(self) -> None:
+        # the credential is the process's (store/credential.py), not this store's: it stays open
         await self.service.close()
         await self.queue.client.close()
-        if self._credential is not None:
-            await self._credential.close()
 
     async def __aenter__(self) -> Store:
         return self

@@ -30,7 +30,6 @@ from pal_audit.store.tables import StoreConflict
 QUERY_COLUMNS = {"tenant_id": "PartitionKey", "status": "status", "check_id": "check_id",
                  "severity": "severity"}
 OnChanges = Callable[[list[FindingChange]], Awaitable[None] | None]
-_TEXT_FIELDS = ("title", "detail", "remediation")
 
 
 async def maybe_await(value: Any) -> Any:
@@ -39,10 +38,9 @@ async def maybe_await(value: Any) -> Any:
 
 def fit_finding(f: Finding) -> Finding:
     """The finding as it will be stored: free text trimmed to the 64 KiB string limit."""
-    trimmed = {k: entities.fit_text(getattr(f, k)) for k in _TEXT_FIELDS}
-    if f.suppression is not None:
-        trimmed["suppression"] = entities.fit_text(f.suppression, 4096)
-    return replace(f, **trimmed)
+    fit = entities.fit_text
+    f = replace(f, title=fit(f.title), detail=fit(f.detail), remediation=fit(f.remediation))
+    return f if f.suppression is None else replace(f, suppression=fit(f.suppression, 4096))
 
 
 @dataclass(frozen=True)
@@ -128,7 +126,8 @@ class FindingsTable:
         return rows, marks
 
     async def query_page(self, filters: Mapping[str, str], *, page_size: int,
-                         continuation: dict[str, str] | None = None) -> tuple[list[dict[str, Any]], Any]:
+                         continuation: Mapping[str, str | None] | None = None
+                         ) -> tuple[list[dict[str, Any]], Any]:
         """One page of findings matching `filters` (equality, ANDed), and the SDK's next token."""
         clauses = [f"{QUERY_COLUMNS[name]} eq @{name}" for name in filters]
         if clauses:

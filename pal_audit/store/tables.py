@@ -17,6 +17,7 @@ FINDINGS_TABLE = "PalFindings"          # contract (docs/storage.md)
 RUNS_TABLE = "PalRuns"
 TENANT_STATUS_TABLE = "PalTenantStatus"
 TABLES = (FINDINGS_TABLE, RUNS_TABLE, TENANT_STATUS_TABLE)
+ALERTS_TABLE = "PalAlerts"              # the alerts' outbox (store/alerts_table.py); created on use
 
 # Fail within seconds when storage is down (the queue retries the message), rather than
 # azure-core's default of 10 retries with a long backoff.
@@ -67,13 +68,6 @@ class StorageConfig:
         raise SettingsError("setting AzureWebJobsStorage is required (a storage connection string), or "
                             "AzureWebJobsStorage__tableServiceUri and AzureWebJobsStorage__queueServiceUri "
                             "for identity-based access")
-
-    def credential(self) -> Any:
-        from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
-
-        if self.client_id:
-            return ManagedIdentityCredential(client_id=self.client_id)
-        return DefaultAzureCredential()
 
     def describe(self) -> str:
         """Where, without the account key (safe for messages)."""

@@ -99,14 +99,14 @@ async def test_storage_stopping_mid_run_fails_clearly_and_the_retry_completes_th
 
 async def test_the_cli_path_writes_the_same_tables(app_env, alerts):
     from pal_audit.registry import load_registry
-    from pal_audit.service import AppContext, Hooks, scan_into_tables
+    from pal_audit.service import AppContext, scan_into_tables
     from pal_audit.settings import load_settings
     from pal_audit.store import Store
 
     registry = load_registry(EXAMPLES / "registry.yaml")
     ctx = AppContext(load_settings(), None)      # type: ignore[arg-type]  # the auditor needs settings only
     async with Store.from_connection_string(app_env) as store, ctx.auditor() as auditor:
-        first = await scan_into_tables(registry, auditor, store, hooks=Hooks.from_alerts(alerts))
+        first = await scan_into_tables(registry, auditor, store, observer=alerts)
         assert len(first.results) == 10 and len(first.outcomes) == 10 and first.not_stored == {}
         assert sum(len(o.changes) for o in first.outcomes) == 16
         second = await scan_into_tables(registry, auditor, store)
@@ -268,7 +268,7 @@ class StopsAfter:
 
 async def test_an_interrupted_cli_scan_finishes_its_run_and_frees_its_tenants(app_env, alerts):
     from pal_audit.registry import load_registry
-    from pal_audit.service import AppContext, Hooks, scan_into_tables
+    from pal_audit.service import AppContext, scan_into_tables
     from pal_audit.settings import load_settings
     from pal_audit.store import Store
 
@@ -276,7 +276,7 @@ async def test_an_interrupted_cli_scan_finishes_its_run_and_frees_its_tenants(ap
     async with Store.from_connection_string(app_env) as store, \
             AppContext(load_settings(), None).auditor() as auditor:  # type: ignore[arg-type]
         with pytest.raises(asyncio.CancelledError):
-            await scan_into_tables(registry, StopsAfter(auditor, 3), store, hooks=Hooks.from_alerts(alerts))
+            await scan_into_tables(registry, StopsAfter(auditor, 3), store, observer=alerts)
     runs = [r for r in table_rows(app_env, "PalRuns") if r["RowKey"] == "run"]
     assert [(r["status"], r["tenants_done"].value + r["tenants_failed"].value) for r in runs] == \
         [("completed", 10)]
