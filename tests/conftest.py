@@ -108,7 +108,7 @@ def app_env_fresh(monkeypatch, storage, fresh_armsim):
 
 
 class AlertsSpy:
-    """Stands in for pal_audit.alerts: records what the service hands to the alerts hooks."""
+    """Stands in for the alerts: a RunObserver that records what the service tells it."""
 
     def __init__(self) -> None:
         self.recorded: list = []
@@ -116,24 +116,30 @@ class AlertsSpy:
         self.completed: list[str] = []
         self.stale_checks: list = []
 
-    def record(self, changes) -> None:
+    async def record(self, changes) -> None:
         self.recorded.extend(changes)
 
     async def on_tenant_written(self, run_id, tenant_id, changes) -> None:
         self.written.append((run_id, tenant_id, len(changes)))
 
-    def on_run_completed(self, run_id: str) -> None:
+    async def on_run_completed(self, run_id: str) -> None:
         self.completed.append(run_id)
 
     async def check_stale(self, last_success) -> bool:
         self.stale_checks.append(last_success)
         return False
 
+    def factory(self, settings, store) -> AlertsSpy:
+        """As an ObserverFactory: what open_context, table_result_sink and AppRoot take."""
+        return self
+
 
 @pytest.fixture
 def alerts(monkeypatch):
-    import pal_audit.service as service
+    """The spy, given to the Functions app's composition root for this test (the triggers open
+    their context through pal_audit.service.APP); other callers pass `alerts.factory` in."""
+    from pal_audit.service import APP
 
     spy = AlertsSpy()
-    monkeypatch.setattr(service, "_alerts_for", lambda settings, store: spy)
+    monkeypatch.setattr(APP, "observer", spy.factory)
     return spy
