@@ -6,6 +6,7 @@ to the queue function, as the host would (no host runs offline).
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import base64
 import json
@@ -65,6 +66,41 @@ def test_importing_the_app_loads_no_azure_sdk():
             "print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert out.stdout.strip() == "[]"
+
+
+def imports_of(source: str) -> tuple[set[str], set[str]]:
+    """(modules imported at module level, modules imported inside the functions) of a Python file."""
+    tree = ast.parse(source)
+
+    def names(nodes: list[ast.stmt] | list[ast.AST]) -> set[str]:
+        out: set[str] = set()
+        for node in nodes:
+            if isinstance(node, ast.Import):
+                out |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                out.add("." * node.level + (node.module or ""))
+        return out
+
+    top = names(tree.body)
+    inner = names([n for f in tree.body if isinstance(f, ast.AsyncFunctionDef | ast.FunctionDef)
+                   for n in ast.walk(f)])
+    return top, inner
+
+
+def test_the_app_imports_azure_functions_only_and_hands_over_to_the_service_and_http():
+    top, inner = imports_of((REPO / "function_app.py").read_text())
+    # cold start: nothing but azure.functions (plus the stdlib's logging and the __future__ switch)
+    assert top == {"__future__", "logging", "azure.functions"}
+    # inside the triggers: the service, its composition root and the HTTP layer; no store, alerts,
+    # engine or SDK directly (they come through those)
+    assert inner and all(m in ("pal_audit.service", "pal_audit.service.composition", "pal_audit.http")
+                         for m in inner), inner
+
+
+def test_the_import_check_catches_a_trigger_reaching_past_the_service():
+    top, inner = imports_of("import azure.functions\nfrom pal_audit.store import Store\n"
+                            "async def f():\n    from pal_audit.alerts import build_alerts\n")
+    assert "pal_audit.store" in top and inner == {"pal_audit.alerts"}
 
 
 async def nightly(host: QueueHost, *, past_due: bool = False) -> str:

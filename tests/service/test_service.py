@@ -590,3 +590,22 @@ def test_transitions_committed_by_a_scan_that_died_still_count_once(disk_azurite
     assert [r["status"] for r in runs] == ["completed", "completed"]
     assert Counter(statuses(storage).values()) == {"open": 16, "suppressed": 1}
     assert [r["transitions_new"].value for r in runs] == [new_before, 16 - new_before]
+
+
+async def test_the_app_root_passes_the_alerts_in_and_a_caller_passes_its_own(app_env, monkeypatch):
+    from pal_audit.alerts import AlertsObserver
+    from pal_audit.service import NO_OBSERVER, AppRoot, NoObserver, open_context
+
+    async with AppRoot().open() as ctx:             # no alert channel configured: nothing observes
+        assert ctx.observer is NO_OBSERVER
+    monkeypatch.setenv("PAL_AUDIT_TEAMS_WEBHOOK_URL",
+                       "https://prod-01.westeurope.logic.azure.com:443/workflows/1/triggers/manual?sig=s3cr3tsig")
+    async with AppRoot().open() as ctx:
+        assert isinstance(ctx.observer, AlertsObserver)
+        assert ctx.observer.alerts.outbox.table.table_name == "PalAlerts"     # the store's client
+
+    mine = NoObserver()
+    async with open_context(observer=lambda settings, store: mine) as ctx:
+        assert ctx.observer is mine
+    async with open_context() as ctx:               # the service alone never finds the alerts
+        assert ctx.observer is NO_OBSERVER
