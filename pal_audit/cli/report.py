@@ -9,10 +9,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pal_audit.model import Finding, Severity, Status
 from pal_audit.textsafe import csv_cell, multi_line, one_line
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 FINDING_FIELDS = ("finding_id", "check_id", "severity", "tenant_id", "principal_id", "identity", "title",
                   "detail", "remediation", "status")
@@ -87,7 +90,7 @@ def _csv_value(value: str) -> str:
     return value if value == "-" else csv_cell(value)
 
 
-def render_table(report: ScanReport, console: Any) -> None:
+def render_table(report: ScanReport, console: Console) -> None:
     """A readable report on a rich Console: the findings, then the run summary.
 
     A wide console gets one table; a narrow one (a laptop terminal, a CI log) gets one block per
@@ -117,7 +120,7 @@ def _tm(text: str) -> str:
     return escape(multi_line(text))
 
 
-def _findings_blocks(report: ScanReport, names: dict[str, str], console: Any) -> None:
+def _findings_blocks(report: ScanReport, names: dict[str, str], console: Console) -> None:
     from itertools import groupby
 
     from rich.padding import Padding
@@ -139,7 +142,7 @@ def _findings_blocks(report: ScanReport, names: dict[str, str], console: Any) ->
     console.print()
 
 
-def _findings_table(report: ScanReport, names: dict[str, str], console: Any) -> None:
+def _findings_table(report: ScanReport, names: dict[str, str], console: Console) -> None:
     from rich.table import Table
 
     table = Table(title="PAL findings", show_lines=True, expand=True)
@@ -158,7 +161,7 @@ def _findings_table(report: ScanReport, names: dict[str, str], console: Any) -> 
     console.print(table)
 
 
-def _summary(report: ScanReport, console: Any) -> None:
+def _summary(report: ScanReport, console: Console) -> None:
     s = report.run_summary()
     sev = s["open_by_severity"]
     console.print(

@@ -121,19 +121,24 @@ def decode(entity: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (v.value if isinstance(v, EntityProperty) else v) for k, v in entity.items()}
 
 
-def _payload_size(op: Sequence[Any]) -> int:
+# One operation of a table transaction, as azure-data-tables takes it: (kind, entity) or
+# (kind, entity, keyword arguments such as mode / etag / match_condition).
+Operation = tuple[str, Mapping[str, Any]] | tuple[str, Mapping[str, Any], Mapping[str, Any]]
+
+
+def _payload_size(op: Operation) -> int:
     entity = op[1]
     return 512 + sum(len(str(k)) + len(json.dumps(v.value if isinstance(v, EntityProperty) else v,
                                                   default=str)) for k, v in entity.items())
 
 
-def chunk(operations: Sequence[Sequence[Any]]) -> Iterator[list[Sequence[Any]]]:
+def chunk(operations: Sequence[Operation]) -> Iterator[list[Operation]]:
     """Split one partition's operations into transactions within the count and payload limits."""
     seen: set[str] = set()
     pks = {op[1]["PartitionKey"] for op in operations}
     if len(pks) > 1:
         raise EntityLimitError("a transaction's entities must share one PartitionKey")
-    batch: list[Sequence[Any]] = []
+    batch: list[Operation] = []
     batch_bytes = 0
     for op in operations:
         rk = op[1]["RowKey"]

@@ -19,12 +19,15 @@ import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pal_audit.model import Finding, FindingChange, Severity, Status, TenantSnapshot
 from pal_audit.store import entities
 from pal_audit.store.lifecycle import Row, Write, plan
 from pal_audit.store.tables import StoreConflict
+
+if TYPE_CHECKING:
+    from azure.data.tables.aio import TableClient
 
 # Columns a findings query may filter on, by API name: column names never come from user input.
 QUERY_COLUMNS = {"tenant_id": "PartitionKey", "status": "status", "check_id": "check_id",
@@ -32,8 +35,10 @@ QUERY_COLUMNS = {"tenant_id": "PartitionKey", "status": "status", "check_id": "c
 OnChanges = Callable[[list[FindingChange]], Awaitable[None] | None]
 
 
-async def maybe_await(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
+async def maybe_await(value: Awaitable[None] | None) -> None:
+    """`on_changes` may be sync (returns None) or async (returns an awaitable)."""
+    if inspect.isawaitable(value):
+        await value
 
 
 def fit_finding(f: Finding) -> Finding:
@@ -104,8 +109,8 @@ def _is_conflict(exc: BaseException) -> bool:
 
 
 class FindingsTable:
-    def __init__(self, client: Any) -> None:
-        self.client = client        # azure.data.tables.aio.TableClient
+    def __init__(self, client: TableClient) -> None:
+        self.client = client
 
     async def read_tenant(self, tenant_id: str) -> dict[str, Row]:
         return (await self._read_marked(tenant_id))[0]
@@ -135,12 +140,13 @@ class FindingsTable:
                                                results_per_page=page_size)
         else:
             pager = self.client.list_entities(results_per_page=page_size)
-        pages = pager.by_page(continuation_token=continuation or None)
+        # The tables SDK's token is a dict (next PartitionKey / RowKey), though typed as a string.
+        pages = pager.by_page(continuation_token=continuation or None)  # type: ignore[arg-type]
         items: list[dict[str, Any]] = []
         async for page in pages:
             items = [public_dict(e) async for e in page]
             break
-        return items, pages.continuation_token
+        return items, getattr(pages, "continuation_token", None)
 
     async def write_tenant(self, snapshot: TenantSnapshot, findings: Sequence[Finding], run_id: str, *,
                            at: datetime, on_changes: OnChanges | None = None,
@@ -181,7 +187,7 @@ class FindingsTable:
         from azure.core import MatchConditions
         from azure.data.tables import UpdateMode
 
-        ops: list[tuple[Any, ...]] = []
+        ops: list[entities.Operation] = []
         by_key = {w.finding_id: w for w in writes}
         planned = {w.finding_id: (ChangeMark(w.change.run_id, w.change.transition.value) if w.change
                                   else marks.get(w.finding_id, ChangeMark())) for w in writes}

@@ -6,9 +6,12 @@ import contextlib
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pal_audit.store.runs import RUN_ID, TRIGGERS
+
+if TYPE_CHECKING:
+    from azure.storage.queue.aio import QueueClient
 
 TENANTS_QUEUE = "pal-audit-tenants"             # contract (docs/storage.md)
 POISON_QUEUE = TENANTS_QUEUE + "-poison"        # the Functions host's naming
@@ -49,8 +52,8 @@ class TenantMessage:
 class TenantQueue:
     """Producer side; the Functions host is the consumer (base64 bodies, its default encoding)."""
 
-    def __init__(self, client: Any) -> None:
-        self.client = client        # azure.storage.queue.aio.QueueClient with TextBase64EncodePolicy
+    def __init__(self, client: QueueClient) -> None:
+        self.client = client        # with TextBase64EncodePolicy (the host's encoding)
         self._ensured = False
 
     async def ensure(self) -> None:

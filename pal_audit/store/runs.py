@@ -16,11 +16,14 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pal_audit.model import FindingChange, Transition
 from pal_audit.store import entities
 from pal_audit.store.tables import StoreConflict
+
+if TYPE_CHECKING:
+    from azure.data.tables.aio import TableClient
 
 HEADER = "run"
 TENANT_PREFIX = "tenant-"
@@ -123,7 +126,7 @@ def _if_match(etag: str | None) -> dict[str, Any]:
 
 
 class RunsTable:
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: TableClient) -> None:
         self.client = client
 
     async def create(self, run_id: str, trigger: str, tenant_ids: Sequence[str], *, skipped: int,

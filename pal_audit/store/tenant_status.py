@@ -7,14 +7,17 @@ set If-Match when a run queues the tenant and cleared when that run has written 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pal_audit.model import TenantSnapshot
 from pal_audit.store import entities
 from pal_audit.store.tables import StoreConflict
+
+if TYPE_CHECKING:
+    from azure.data.tables.aio import TableClient
 
 TENANT_ROW = "-"
 # A claim older than this is void whatever its run says, so a run that died without releasing its
@@ -49,7 +52,7 @@ def _error_text(snapshot: TenantSnapshot) -> str:
 
 
 class TenantStatusTable:
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: TableClient) -> None:
         self.client = client
 
     async def claim(self, tenant_id: str, run_id: str, *, at: datetime,
@@ -124,8 +127,9 @@ class TenantStatusTable:
         }), {"mode": UpdateMode.MERGE}) for i in snapshot.identities]
         for _ in range(max_attempts):
             try:
-                current = await self.client.get_entity(tid, TENANT_ROW)
-                etag = current.metadata["etag"]
+                found = await self.client.get_entity(tid, TENANT_ROW)
+                current: Mapping[str, Any] = found
+                etag: str | None = found.metadata["etag"]
             except ResourceNotFoundError:
                 current, etag = {}, None
             row = {"PartitionKey": tid, "RowKey": TENANT_ROW, "name": snapshot.name, "last_attempted": at,
@@ -133,7 +137,7 @@ class TenantStatusTable:
                    "last_error": entities.fit_text(_error_text(snapshot), 4096)}
             if current.get("active_run_id") == run_id:
                 row["active_run_id"] = ""      # release our claim (merge keeps anyone else's)
-            tenant_op: tuple[Any, ...] = (
+            tenant_op: entities.Operation = (
                 ("update", entities.encode(row), {"mode": UpdateMode.MERGE, "etag": etag,
                                                   "match_condition": MatchConditions.IfNotModified})
                 if etag else ("create", entities.encode(row)))
