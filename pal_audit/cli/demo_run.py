@@ -13,14 +13,15 @@ import json
 import os
 import shutil
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
 from pal_audit.cli.report import ScanReport, render_table
 from pal_audit.registry import Registry, load_registry
 from pal_audit.registry.clouds import load_cloud_file
+from pal_audit.store import RunRecord
 
 FIX_TENANT, FIX_IDENTITY = "Margie's Travel", "ops-app"
 
@@ -36,7 +37,7 @@ def demo_runs(console: Console, registry_path: Path, cloud_file: Path, work: Pat
         shutil.rmtree(alerts_dir, ignore_errors=True)
         first = asyncio.run(_run(registry, cloud_file, alerts_dir))
         console.rule("[bold]Run 1: the nightly audit")
-        render_table(first["report"], console)
+        render_table(first.report, console)
         _summarise(console, first, alerts_dir)
 
         console.rule(f"[bold]An engineer links {FIX_IDENTITY} in {FIX_TENANT}, run 2")
@@ -50,7 +51,15 @@ def demo_runs(console: Console, registry_path: Path, cloud_file: Path, work: Pat
     return 0
 
 
-async def _run(registry: Registry, cloud_file: Path, alerts_dir: Path) -> dict[str, Any]:
+@dataclass(frozen=True)
+class DemoRun:
+    report: ScanReport
+    run: RunRecord | None               # as stored in PalRuns
+    changes: Counter[str]               # transitions by name
+    alerts: list[Path]                  # files the alerts wrote in this run
+
+
+async def _run(registry: Registry, cloud_file: Path, alerts_dir: Path) -> DemoRun:
     from pal_audit.alerts import FileSink, build_alerts
     from pal_audit.cli.scan import tenant_row
     from pal_audit.engine.auditor import Auditor
@@ -76,19 +85,19 @@ async def _run(registry: Registry, cloud_file: Path, alerts_dir: Path) -> dict[s
         report.findings.extend(result.findings)
     changes = Counter(c.transition.value for o in scan.outcomes for c in o.changes)
     written = sorted(set(sink.directory.glob("*")) - before)
-    return {"report": report, "run": run, "changes": changes, "alerts": written}
+    return DemoRun(report, run, changes, written)
 
 
-def _summarise(console: Console, run: dict[str, Any], alerts_dir: Path) -> None:
-    record = run["run"]
+def _summarise(console: Console, run: DemoRun, alerts_dir: Path) -> None:
+    record = run.run
     if record is not None:
         public = record.to_public()
         t = public["tenants"]
         console.print(f"Run [bold]{public['run_id']}[/] {public['status']}: {t['total']} tenants, "
                       f"{t['done']} audited, {t['failed']} incomplete")
-    changes = run["changes"]
+    changes = run.changes
     console.print("Transitions: " + (", ".join(f"{k} {v}" for k, v in sorted(changes.items())) or "none"))
-    cards = [p for p in run["alerts"] if p.name.endswith(".card.json")]
+    cards = [p for p in run.alerts if p.name.endswith(".card.json")]
     if not cards:
         console.print("Alerts sent: none (nothing changed since the last run)")
         return
