@@ -144,7 +144,7 @@ class QueueHost:
 
 
 def functions() -> dict[str, Any]:
-    """The app's functions by name; get_functions() may be called only once per app (an azure-functions rule)."""
+    """The app's functions by name; get_functions() may be called only once per app (azure-functions)."""
     global _FUNCTIONS
     if _FUNCTIONS is None:
         import function_app
