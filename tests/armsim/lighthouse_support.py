@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-import requests
 import yaml
 from azure.identity import ClientSecretCredential
 from azure.identity.aio import ClientSecretCredential as AioClientSecretCredential
@@ -62,20 +59,6 @@ def lh_data() -> dict[str, Any]:
 def lh_server(data: dict[str, Any] | None = None, page_size: int = 2) -> ArmSimServer:
     estate = parse_estate(data or lh_data(), source=str(LH_ESTATE_FILE))
     return ArmSimServer(estate, page_size=page_size)
-
-
-@pytest.fixture(scope="module")
-def lh_cloud() -> Iterator[Cloud]:
-    with lh_server() as cloud:
-        yield cloud
-
-
-@pytest.fixture
-def lh_http(lh_cloud: Cloud) -> Iterator[requests.Session]:
-    with requests.Session() as s:
-        s.trust_env = False
-        s.verify = lh_cloud.ca_bundle
-        yield s
 
 
 def cred(cloud: Cloud, app_id: str, aio: bool = False) -> Any:
