@@ -14,7 +14,7 @@ from armsim.wire import arm_error, json_response, page
 
 def list_tenants(sim: SimulatorState, request: web.Request, caller: Caller) -> web.Response:
     items = [tenant_json(caller.tenant.tenant)]
-    items += [tenant_json(cv.tenant, "ProjectedBy") for cv, _sids in _delegated(sim, caller) if _sids]
+    items += [tenant_json(cv.tenant, "ProjectedBy") for cv, sids in _delegated(sim, caller) if sids]
     return json_response(200, page(request, sim.base_url, items, sim.page_size, next_link_always=True))
 
 
