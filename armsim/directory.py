@@ -179,6 +179,16 @@ class TenantView:
         self._bounds = sorted({t for a in timed for t in (a.start, a.end) if t})
         self._window: dict[str, tuple[datetime, datetime, list[_Placed]]] = {}
         self._can: dict[tuple[str, str, str], bool] = {}
+        # Lighthouse: the permanent authorizations of this tenant's effective delegations act like
+        # role assignments of the managing tenant's principals (never listed as role assignments),
+        # and `foreign` (set by Directory) resolves those principals' groups in their own tenant.
+        self.grants = [
+            self._place(Assignment(d.assignment_id, a.principal_id, a.role_id, d.scope))
+            for d in tenant.delegations
+            if d.effective
+            for a in d.authorizations
+        ]
+        self.foreign: dict[str, TenantView] = {}
 
     @property
     def active(self) -> list[_Placed]:
@@ -268,7 +278,17 @@ class TenantView:
         return out
 
     def identities_of(self, oid: str) -> frozenset[str]:
-        return self._memberships.get(oid, frozenset({oid}))
+        mine = self._memberships.get(oid)
+        if mine is not None:
+            return mine
+        home = next((tv for tv in self.foreign.values() if oid in tv.principals), None)
+        return home.identities_of(oid) if home else frozenset({oid})
+
+    def managed_by_tenants(self, sid: str) -> list[str]:
+        """Managing tenants of the effective delegations of a subscription or of its resource groups."""
+        return sorted(
+            {d.managed_by for d in self.tenant.delegations if d.effective and d.subscription_id == sid}
+        )
 
     # -- RBAC ----------------------------------------------------------------------------------
     def can(self, oid: str, action: str, key: str) -> bool:
@@ -284,7 +304,7 @@ class TenantView:
                 and p.key in above
                 and (role := self.role(p.assignment.role_id)) is not None
                 and role.allows(action)
-                for p in active
+                for p in (*active, *self.grants)
             )
         return hit
 
@@ -294,7 +314,8 @@ class TenantView:
         above = set(self.ancestors(key))
         mine = self.identities_of(oid)
         return any(
-            p.assignment.principal_id in mine and (p.key in above or key in p.ancestors) for p in self.active
+            p.assignment.principal_id in mine and (p.key in above or key in p.ancestors)
+            for p in (*self.active, *self.grants)
         )
 
     def visible_resource_groups(self, oid: str, sid: str) -> list[str]:
@@ -302,7 +323,7 @@ class TenantView:
         mine = self.identities_of(oid)
         inside = {
             p.key.split("/")[4]
-            for p in self.active
+            for p in (*self.active, *self.grants)
             if p.assignment.principal_id in mine and len(p.key.split("/")) > 4 and p.key.split("/")[2] == sid
         }
         out = []
@@ -353,6 +374,9 @@ class Directory:
 
     def __post_init__(self) -> None:
         self.tenants = {t.tenant_id: TenantView(t) for t in self.estate.tenants}
+        for tv in self.tenants.values():
+            for d in tv.tenant.delegations:
+                tv.foreign[d.managed_by] = self.tenants[d.managed_by]
         self.subscription_tenant = {
             s.subscription_id: t.tenant_id for t in self.estate.tenants for s in t.subscriptions
         }
@@ -363,6 +387,14 @@ class Directory:
             for p in t.principals
             if p.link_partner_id
         }
+
+    def customers_of(self, managing_tid: str) -> list[TenantView]:
+        """Customer tenants with an effective Lighthouse delegation to `managing_tid`."""
+        return [
+            tv
+            for tv in self.tenants.values()
+            if any(d.effective and d.managed_by == managing_tid for d in tv.tenant.delegations)
+        ]
 
     def tenant_by_name(self, segment: str) -> TenantView | None:
         """A tenant named in a URL: its id or its default domain (fabrikam.onmicrosoft.com)."""

@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from armsim import arm, entra, metadata
+from armsim import arm, entra, graph, metadata
 from armsim.directory import Directory
 from armsim.estate import Estate
 from armsim.faults import FaultPlan
@@ -58,6 +58,15 @@ class Cloud:
         """IDENTITY_ENDPOINT for ManagedIdentityCredential (App Service style); IDENTITY_HEADER is
         `identity_header`."""
         return f"{self.arm}/msi/token"
+
+    @property
+    def graph(self) -> str:
+        """Microsoft Graph's base URL (armsim serves `/v1.0/...` on its one host)."""
+        return self.arm
+
+    @property
+    def graph_audience(self) -> str:
+        return graph.GRAPH_AUDIENCE
 
     def to_dict(self) -> dict[str, str]:
         return {
@@ -108,6 +117,8 @@ class Simulator:
                 "https://management.core.windows.net/",
                 self.base_url,
                 self.base_url + "/",
+                # Entra issues Graph tokens too; ARM refuses them (arm.access), Graph takes only them.
+                *graph.GRAPH_AUDIENCES,
             }
         )
 
@@ -150,7 +161,19 @@ class Simulator:
             ctx.operation = "metadata.endpoints"
             await self._inject(request, ctx, "arm")
             return metadata.endpoints(self.base_url, request.method, query_lower(request))
+        if request.path.startswith("/v1.0/"):
+            return await self._graph(request, ctx)
         return await self._arm(request, ctx)
+
+    async def _graph(self, request: web.Request, ctx: _Ctx) -> web.Response:
+        ctx.operation = "graph.unauthenticated"
+        caller = graph.authenticate(self, request)
+        ctx.tenant_id, ctx.principal_id = caller.tenant.tenant.tenant_id, caller.oid
+        ctx.operation = "graph.unknown"
+        found = graph.route(request.method, request.path)
+        ctx.operation = found.operation
+        await self._inject(request, ctx, "graph", (caller.oid, caller.app_id))
+        return found.handler(self, request, caller)
 
     async def _entra(self, request: web.Request, ctx: _Ctx, segment: str, what: str) -> web.Response:
         tv = self.directory.tenant_by_name(segment)
@@ -235,6 +258,8 @@ class Simulator:
         headers = {"Retry-After": str(hit.rule.retry_after)} if hit.rule.retry_after is not None else None
         if family == "arm":
             raise arm_error(hit.rule.status, hit.code, hit.message, headers)
+        if family == "graph":
+            raise graph.graph_error(hit.rule.status, hit.code, hit.message, headers)
         body: dict[str, Any] = (
             {"statusCode": hit.rule.status, "message": hit.message}
             if family == "msi"

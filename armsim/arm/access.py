@@ -3,11 +3,12 @@ check, and the 403/404 answers of a missing permission."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aiohttp import web
 
 from armsim.directory import AssignmentFilter, FilterError, Scope, TenantView, parse_assignment_filter
+from armsim.graph import GRAPH_AUDIENCES
 from armsim.state import SimulatorState
 from armsim.tokens import TokenError
 from armsim.wire import Reply, arm_error, query_lower
@@ -46,12 +47,12 @@ def authenticate(sim: SimulatorState, request: web.Request) -> Caller:
         claims = sim.tokens.verify(token.strip())
     except TokenError as e:
         raise unauthorized(e.code, str(e)) from None
-    if claims.aud not in sim.arm_audiences:
+    if claims.aud not in sim.arm_audiences or claims.aud in GRAPH_AUDIENCES:
         raise unauthorized(
             "InvalidAuthenticationToken",
             f"The access token has been obtained for wrong audience or resource '{claims.aud}'. "
             f"It should exactly match with one of the allowed audiences "
-            f"'{', '.join(sorted(sim.arm_audiences))}'.",
+            f"'{', '.join(sorted(sim.arm_audiences - GRAPH_AUDIENCES))}'.",
         )
     tv = sim.directory.tenants.get(claims.tid)
     if tv is None or claims.oid not in tv.principals:
@@ -60,11 +61,13 @@ def authenticate(sim: SimulatorState, request: web.Request) -> Caller:
 
 
 def check_subscription_tenant(sim: SimulatorState, caller: Caller, sid: str) -> None:
-    """A subscription-scoped call must carry a token of the subscription's own tenant."""
+    """A subscription-scoped call must carry a token of the subscription's own tenant, or of a
+    tenant it is delegated to through Lighthouse (then the delegation's authorizations decide)."""
     owner = sim.directory.subscription_tenant.get(sid)
     if owner is None:
         raise arm_error(404, "SubscriptionNotFound", f"The subscription '{sid}' could not be found.")
-    if owner != caller.tenant.tenant.tenant_id:
+    home = caller.tenant.tenant.tenant_id
+    if owner != home and home not in sim.directory.tenants[owner].managed_by_tenants(sid):
         raise arm_error(
             401,
             "InvalidAuthenticationTokenTenant",
@@ -77,6 +80,15 @@ def check_subscription_tenant(sim: SimulatorState, caller: Caller, sid: str) -> 
                 'from the wrong issuer."'
             },
         )
+
+
+def acting_on(sim: SimulatorState, caller: Caller, sid: str | None) -> Caller:
+    """The caller as seen by the tenant that owns `sid`: a managing-tenant principal acting on a
+    delegated subscription is checked against the customer tenant (and its delegations)."""
+    owner = sim.directory.subscription_tenant.get(sid) if sid else None
+    if owner is None or owner == caller.tenant.tenant.tenant_id:
+        return caller
+    return replace(caller, tenant=sim.directory.tenants[owner])
 
 
 def forbidden(caller: Caller, action: str, scope: str) -> Reply:

@@ -3,10 +3,10 @@
 ARM answers an unsupported version in one of two shapes. Resource Manager's own types
 (tenants, subscriptions, resource groups) answer `InvalidApiVersionParameter`, listing its
 versions newest first, comma-separated. A resource provider's types (Microsoft.Authorization,
-Microsoft.ManagementPartner) answer `NoRegisteredProviderFound`, naming the type and listing the
-provider's registered versions oldest first, separated by ", ", followed by the supported
-locations (empty for these global types). Every list holds each version the SDKs, the Azure CLI
-and pal-audit send, plus the other published ones of the type.
+Microsoft.ManagementPartner, Microsoft.ManagedServices) answer `NoRegisteredProviderFound`, naming
+the type and listing the provider's registered versions oldest first, separated by ", ", followed
+by the supported locations (empty for these global types). Every list holds each version the
+SDKs, the Azure CLI and pal-audit send, plus the other published ones of the type.
 
 One SDK quirk matters here: azure-mgmt-authorization's multi-API client keeps one api-version in
 its configuration, set by the operation group used last, and sends it on every nextLink. A
@@ -52,6 +52,11 @@ _PIM_INSTANCES = (
     "2020-10-01-preview", "2020-10-01", "2022-04-01-preview", "2024-02-01-preview", "2024-09-01-preview",
 )  # fmt: skip
 _MANAGEMENT_PARTNER = ("2018-02-01",)
+# Microsoft.ManagedServices (Azure Lighthouse); azure-mgmt-managedservices 6.0.1 defaults to the preview.
+_MANAGED_SERVICES = (
+    "2018-06-01-preview", "2019-04-01-preview", "2019-06-01", "2019-09-01", "2020-02-01-preview",
+    "2022-01-01-preview", "2022-10-01",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,8 @@ ELIGIBILITY_INSTANCES = ApiVersions(_PIM_INSTANCES, "roleEligibilityScheduleInst
 ASSIGNMENT_INSTANCES = ApiVersions(_PIM_INSTANCES, "roleAssignmentScheduleInstances")
 PARTNERS = ApiVersions(_MANAGEMENT_PARTNER, "partners")
 PAL_OPERATIONS = ApiVersions(_MANAGEMENT_PARTNER, "operations")
+REGISTRATION_ASSIGNMENTS = ApiVersions(_MANAGED_SERVICES, "registrationAssignments")
+REGISTRATION_DEFINITIONS = ApiVersions(_MANAGED_SERVICES, "registrationDefinitions")
 
 
 def missing_api_version() -> Reply:

@@ -10,7 +10,13 @@ from typing import Protocol
 from aiohttp import web
 
 from armsim.arm import api_versions as av
-from armsim.arm.access import Caller
+from armsim.arm.access import Caller, acting_on
+from armsim.arm.managed_services import (
+    get_registration_assignment,
+    get_registration_definition,
+    list_registration_assignments,
+    list_registration_definitions,
+)
 from armsim.arm.pal_links import (
     create_link,
     delete_link,
@@ -39,6 +45,7 @@ from armsim.wire import Reply, arm_error, query_lower
 
 AUTHZ = "/providers/microsoft.authorization/"
 PAL = "/providers/microsoft.managementpartner/"
+MANAGED_SERVICES = "/providers/microsoft.managedservices/"
 
 Handler = Callable[[SimulatorState, web.Request, Caller], web.Response]
 
@@ -53,7 +60,8 @@ class Route:
 
 
 def _checking_api_version(r: Route) -> Route:
-    """`r` whose handler first answers an unsupported api-version with ARM's 400."""
+    """`r` whose handler first answers an unsupported api-version with ARM's 400, then acts for
+    the caller in the subscription's own tenant (a Lighthouse-delegated one: the customer's)."""
     inner = r.handler
 
     def handler(sim: SimulatorState, request: web.Request, caller: Caller) -> web.Response:
@@ -61,7 +69,7 @@ def _checking_api_version(r: Route) -> Route:
         if given is None:
             raise av.missing_api_version()
         r.api_versions.check(given)
-        return inner(sim, request, caller)
+        return inner(sim, request, acting_on(sim, caller, r.subscription_id))
 
     return replace(r, handler=handler)
 
@@ -108,6 +116,32 @@ _AUTHZ_ITEMS: dict[str, tuple[str, _GetAtScope, av.ApiVersions]] = {
     "roledefinitions": ("role_definitions.get", get_role_definition, av.ROLE_DEFINITIONS),
 }
 
+# Microsoft.ManagedServices (Lighthouse) collections at a subscription or resource group.
+_MS_LISTS: dict[str, tuple[str, _ListAtScope, av.ApiVersions]] = {
+    "registrationassignments": (
+        "registration_assignments.list",
+        list_registration_assignments,
+        av.REGISTRATION_ASSIGNMENTS,
+    ),
+    "registrationdefinitions": (
+        "registration_definitions.list",
+        list_registration_definitions,
+        av.REGISTRATION_DEFINITIONS,
+    ),
+}
+_MS_ITEMS: dict[str, tuple[str, _GetAtScope, av.ApiVersions]] = {
+    "registrationassignments": (
+        "registration_assignments.get",
+        get_registration_assignment,
+        av.REGISTRATION_ASSIGNMENTS,
+    ),
+    "registrationdefinitions": (
+        "registration_definitions.get",
+        get_registration_definition,
+        av.REGISTRATION_DEFINITIONS,
+    ),
+}
+
 
 def _route_table(method: str, path: str, low: str, parts: list[str]) -> Route | None:
     sid = parts[2] if len(parts) > 2 and parts[1] == "subscriptions" else None
@@ -121,23 +155,27 @@ def _route_table(method: str, path: str, low: str, parts: list[str]) -> Route | 
         return _get(method, Route("resource_groups.list", "read", sid, list_resource_groups))
     if low.startswith(PAL):
         return _pal_route(method, path, low)
+    provider, lists, items = AUTHZ, _AUTHZ_LISTS, _AUTHZ_ITEMS
     at = low.rfind(AUTHZ)
+    if at < 0:
+        provider, lists, items = MANAGED_SERVICES, _MS_LISTS, _MS_ITEMS
+        at = low.rfind(MANAGED_SERVICES)
     if at < 0:
         return None
     scope = parse_scope(path[:at])
-    rest = path[at + len(AUTHZ) :].rstrip("/").split("/")
+    rest = path[at + len(provider) :].rstrip("/").split("/")
     if scope is None or len(rest) > 2:
         return None
     collection = rest[0].lower()
     name = rest[1] if len(rest) == 2 else None
     if name is None:
-        listing = _AUTHZ_LISTS.get(collection)
+        listing = lists.get(collection)
         if listing is None:
             return None
         op, list_fn, versions = listing
         handler: Handler = partial(list_fn, scope=scope)
     else:
-        item = _AUTHZ_ITEMS.get(collection)
+        item = items.get(collection)
         if item is None:
             return None
         op, get_fn, versions = item

@@ -1,5 +1,6 @@
 """The JSON bodies armsim's ARM returns: tenants, subscriptions, resource groups, role assignments,
-role definitions, eligibility schedule instances, Partner Admin Links and PAL operations."""
+role definitions, eligibility schedule instances, Partner Admin Links, PAL operations and
+Lighthouse registration definitions and assignments."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from armsim.builtin_roles import Role
 from armsim.directory import LinkRecord, Scope, TenantView, parse_scope
-from armsim.estate.model import Assignment, Tenant
+from armsim.estate.model import Assignment, Authorization, Delegation, Tenant
 from armsim.state import SimulatorState
 from armsim.wire import iso
 
@@ -17,14 +18,16 @@ CREATED = "2026-01-01T00:00:00.0000000Z"  # estate objects carry one fixed, docu
 # -- tenants, subscriptions, resource groups ----------------------------------------------------
 
 
-def tenant_json(t: Tenant) -> dict[str, Any]:
+def tenant_json(t: Tenant, category: str = "Home") -> dict[str, Any]:
+    """A tenant as `GET /tenants` lists it: the caller's own ("Home") or a Lighthouse customer
+    projected into it ("ProjectedBy")."""
     return {
         "id": f"/tenants/{t.tenant_id}",
         "tenantId": t.tenant_id,
         "countryCode": "US",
         "displayName": t.name,
         "domains": [t.default_domain],
-        "tenantCategory": "Home",
+        "tenantCategory": category,
         "defaultDomain": t.default_domain,
         "tenantType": "AAD",
     }
@@ -35,7 +38,7 @@ def subscription_json(tv: TenantView, sid: str) -> dict[str, Any]:
     return {
         "id": f"/subscriptions/{sid}",
         "authorizationSource": "RoleBased",
-        "managedByTenants": [],
+        "managedByTenants": [{"tenantId": t} for t in tv.managed_by_tenants(sid)],
         "subscriptionId": sid,
         "tenantId": tv.tenant.tenant_id,
         "displayName": s.name,
@@ -260,3 +263,73 @@ def pal_operations_json() -> list[dict[str, Any]]:
         }
         for n, d in _PAL_OPERATIONS
     ]
+
+
+# -- Microsoft.ManagedServices (Azure Lighthouse) -----------------------------------------------
+
+_MS = "providers/Microsoft.ManagedServices"
+
+
+def registration_definition_json(
+    sim: SimulatorState, tv: TenantView, d: Delegation, *, eligible: bool = True
+) -> dict[str, Any]:
+    """A delegation's registration definition; it lives at subscription level even when its
+    assignment is at a resource group. `roleDefinitionId` is a bare role GUID, as Azure returns it."""
+    managing = sim.directory.tenants[d.managed_by]
+
+    def who(a: Authorization) -> dict[str, Any]:
+        p = managing.principals.get(a.principal_id)
+        shown = a.display_name or (p.name if p else a.principal_id)
+        return {"principalId": a.principal_id, "principalIdDisplayName": shown, "roleDefinitionId": a.role_id}
+
+    props: dict[str, Any] = {
+        "description": d.name,
+        "authorizations": [who(a) for a in d.authorizations],
+    }
+    if eligible:  # api-versions before 2020-02-01-preview have no just-in-time authorizations
+        props["eligibleAuthorizations"] = [
+            {
+                **who(a),
+                "justInTimeAccessPolicy": {
+                    "multiFactorAuthProvider": "None",
+                    "maximumActivationDuration": a.max_activation or "PT8H",
+                    "managedByTenantApprovers": [],
+                },
+            }
+            for a in d.eligible_authorizations
+        ]
+    props |= {
+        "registrationDefinitionName": d.name,
+        "provisioningState": "Succeeded",
+        "manageeTenantId": tv.tenant.tenant_id,
+        "manageeTenantName": tv.tenant.name,
+        "managedByTenantId": d.managed_by,
+        "managedByTenantName": managing.tenant.name,
+    }
+    return {
+        "properties": props,
+        "id": registration_definition_id(d),
+        "type": "Microsoft.ManagedServices/registrationDefinitions",
+        "name": d.definition_id,
+    }
+
+
+def registration_definition_id(d: Delegation) -> str:
+    return f"/subscriptions/{d.subscription_id}/{_MS}/registrationDefinitions/{d.definition_id}"
+
+
+def registration_assignment_json(
+    sim: SimulatorState, tv: TenantView, d: Delegation, *, expand: bool, eligible: bool = True
+) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "registrationDefinitionId": registration_definition_id(d),
+        "provisioningState": d.state,
+    }
+    if expand:
+        props["registrationDefinition"] = registration_definition_json(sim, tv, d, eligible=eligible)
+    return {
+        "properties": props,
+        "id": f"{d.scope}/{_MS}/registrationAssignments/{d.assignment_id}",
+        "type": "Microsoft.ManagedServices/registrationAssignments",
+        "name": d.assignment_id,
+    }

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from armsim.builtin_roles import Role
@@ -80,6 +80,42 @@ class Subscription:
 
 
 @dataclass(frozen=True)
+class Authorization:
+    """One principal of the managing tenant with one built-in role in a Lighthouse delegation;
+    `max_activation` (ISO 8601 duration) is set only on just-in-time (eligible) authorizations."""
+
+    principal_id: str
+    role_id: str
+    display_name: str | None = None
+    max_activation: str | None = None
+
+
+@dataclass(frozen=True)
+class Delegation:
+    """An Azure Lighthouse delegation of a customer subscription or resource group to a managing
+    tenant: a registration definition and (when `assigned`) its assignment at `scope`."""
+
+    managed_by: str  # the managing tenant id
+    scope: str  # /subscriptions/{id} or /subscriptions/{id}/resourceGroups/{name}
+    name: str  # registrationDefinitionName
+    state: str  # the assignment's provisioningState; only Succeeded grants access
+    assigned: bool
+    authorizations: tuple[Authorization, ...]
+    eligible_authorizations: tuple[Authorization, ...]
+    definition_id: str  # GUID, derived from the customer, managing tenant, scope and name
+    assignment_id: str  # GUID, likewise
+
+    @property
+    def subscription_id(self) -> str:
+        return self.scope.split("/")[2]
+
+    @property
+    def effective(self) -> bool:
+        """Whether Azure grants its permanent authorizations: assigned, and provisioned."""
+        return self.assigned and self.state == "Succeeded"
+
+
+@dataclass(frozen=True)
 class Tenant:
     tenant_id: str
     name: str
@@ -89,6 +125,9 @@ class Tenant:
     custom_roles: tuple[Role, ...]
     role_assignments: tuple[Assignment, ...]
     eligible_assignments: tuple[Assignment, ...]
+    delegations: tuple[Delegation, ...] = ()  # Lighthouse: this tenant as the customer
+    # Microsoft Graph application permissions granted in this tenant: object id -> permissions
+    graph_permissions: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def default_domain(self) -> str:

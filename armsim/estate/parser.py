@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from armsim.estate.delegations import check_delegations, read_delegations, read_graph_permissions
 from armsim.estate.faults import read_faults
 from armsim.estate.fields import FieldReader
 from armsim.estate.model import DEFAULT_IDENTITY_HEADER, Estate, EstateError, Partner, Subscription, Tenant
@@ -58,6 +59,7 @@ def _read_estate(reader: FieldReader, data: Any, now: datetime) -> Estate:
         for i, raw in enumerate(reader.seq(top["tenants"], "tenants"))
     ]
     _check_unique_ids(reader, tenants)
+    check_delegations(reader, tenants)
     throttle, fail = read_faults(reader, top.get("faults"), {t.tenant_id for t in tenants})
     header = reader.text(
         top.get("managed_identity_header", DEFAULT_IDENTITY_HEADER), "managed_identity_header"
@@ -99,6 +101,8 @@ def _read_tenant(
             "custom_roles",
             "role_assignments",
             "eligible_assignments",
+            "delegations",
+            "graph_permissions",
         ),
     )
     tid = reader.guid(m["tenant_id"], f"{path}.tenant_id")
@@ -115,6 +119,8 @@ def _read_tenant(
     )
     active = read_assignments(reader, m.get("role_assignments"), f"{path}.role_assignments", ctx)
     eligible = read_assignments(reader, m.get("eligible_assignments"), f"{path}.eligible_assignments", ctx)
+    delegations = read_delegations(reader, m.get("delegations"), f"{path}.delegations", ctx)
+    graph = read_graph_permissions(reader, m.get("graph_permissions"), f"{path}.graph_permissions", ctx)
     subs = [
         Subscription(
             s.subscription_id,
@@ -125,7 +131,9 @@ def _read_tenant(
         )
         for s in subs
     ]
-    return Tenant(tid, name, mgs, tuple(subs), principals, tuple(roles.values()), active, eligible)
+    return Tenant(
+        tid, name, mgs, tuple(subs), principals, tuple(roles.values()), active, eligible, delegations, graph
+    )
 
 
 def _read_management_groups(reader: FieldReader, raw: Any, path: str, tid: str) -> dict[str, str]:

@@ -111,7 +111,7 @@ def test_wire_status_and_body_of_sign_in_failures(cloud: Cloud, http) -> None:
     disabled = http.post(url, data={**form, "client_id": DISABLED_APP, "client_secret": "disabled-secret"})
     assert disabled.status_code == 400 and disabled.json()["error"] == "unauthorized_client"
     bad_scope = http.post(
-        url, data={**form, "client_secret": "ops-secret", "scope": "https://graph.microsoft.com/.default"}
+        url, data={**form, "client_secret": "ops-secret", "scope": "https://vault.azure.net/.default"}
     )
     assert bad_scope.status_code == 400 and bad_scope.json()["error_codes"] == [500011]
     unknown = http.get(f"{cloud.authority}/no-such-tenant.example/v2.0/.well-known/openid-configuration")
