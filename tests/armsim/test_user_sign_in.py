@@ -267,6 +267,7 @@ def no_user_realm_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.usefixtures("no_user_realm_lookup")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # ROPC is deprecated; tests only
 def test_username_password_credential_signs_in(cloud: Cloud) -> None:
     cred = UsernamePasswordCredential(
         AZ_CLI_APP, "ana@contoso.example", "ana-pw", tenant_id=CONTOSO, **identity_kwargs(cloud)
@@ -280,6 +281,7 @@ def test_username_password_credential_signs_in(cloud: Cloud) -> None:
     [("ana@contoso.example", "wrong", "AADSTS50126"), ("nobody@contoso.example", "x", "AADSTS50034")],
 )
 @pytest.mark.usefixtures("no_user_realm_lookup")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_password_sign_in_failures_carry_entra_error_codes(
     cloud: Cloud, username: str, password: str, aadsts: str
 ) -> None:
