@@ -27,6 +27,7 @@ ANA = "a0000000-0000-0000-0000-00000000000a"
 ANA_IN_FABRIKAM = "a0000000-0000-0000-0000-0000000000fa"
 ANA_IN_NORTHWIND = "a0000000-0000-0000-0000-0000000000ab"
 CARA = "a0000000-0000-0000-0000-00000000000c"
+DAN = "a0000000-0000-0000-0000-00000000000d"  # disabled
 BEN = "a0000000-0000-0000-0000-00000000000b"
 SUB_CONTOSO = "5c000000-0000-0000-0000-000000000001"
 SUB_FABRIKAM = "5c000000-0000-0000-0000-000000000002"
@@ -51,6 +52,8 @@ def estate_data() -> dict[str, Any]:
                      "device_code": "approve"},
                     {"object_id": CARA, "type": "User", "user_principal_name": "cara@contoso.example",
                      "password": "cara-pw"},
+                    {"object_id": DAN, "type": "User", "user_principal_name": "dan@contoso.example",
+                     "password": "dan-pw", "enabled": False},
                 ],
                 subscriptions=[{"subscription_id": SUB_CONTOSO, "name": "contoso-ops"}],
                 role_assignments=[
@@ -293,6 +296,11 @@ def test_password_sign_in_failures_carry_entra_error_codes(
     assert aadsts in str(e.value) and "ana-pw" not in str(e.value)
 
 
+def test_a_disabled_user_cannot_sign_in(cloud: Cloud, http: requests.Session) -> None:
+    r = password_grant(http, cloud, CONTOSO, "dan@contoso.example", "dan-pw")
+    assert r.status_code == 400 and r.json()["error_codes"] == [50057]
+
+
 def test_a_tenant_that_demands_mfa_refuses_the_password_grant_with_aadsts50076(
     cloud: Cloud, http: requests.Session
 ) -> None:
@@ -419,5 +427,5 @@ def test_only_a_user_has_user_fields() -> None:
         {"object_id": "a0000000-0000-0000-0000-0000000000ee", "type": "ServicePrincipal",
          "app_id": "a0000000-0000-0000-0000-0000000000ef", "password": "x"}
     )  # fmt: skip
-    with pytest.raises(EstateError, match=r"principals\[2\]\.password: only a User has password"):
+    with pytest.raises(EstateError, match=r"principals\[3\]\.password: only a User has password"):
         parse_estate(data, "users.yaml")
