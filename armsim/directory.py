@@ -371,6 +371,8 @@ class Directory:
     tenants: dict[str, TenantView] = field(init=False)
     subscription_tenant: dict[str, str] = field(init=False)
     links: dict[tuple[str, str], LinkRecord] = field(init=False)
+    # a person (home tenant, object id) -> {tenant where it is a guest: its object id there}
+    _guests: dict[tuple[str, str], dict[str, str]] = field(init=False)
 
     def __post_init__(self) -> None:
         self.tenants = {t.tenant_id: TenantView(t) for t in self.estate.tenants}
@@ -380,6 +382,12 @@ class Directory:
         self.subscription_tenant = {
             s.subscription_id: t.tenant_id for t in self.estate.tenants for s in t.subscriptions
         }
+        self._guests = {}
+        for t in self.estate.tenants:
+            for p in t.principals:
+                if p.guest_of is not None:
+                    home = (p.guest_of.tenant_id, p.guest_of.object_id)
+                    self._guests.setdefault(home, {})[t.tenant_id] = p.object_id
         now = datetime(2026, 1, 1, tzinfo=UTC)  # links of the estate date from a fixed, documented day
         self.links = {
             (t.tenant_id, p.object_id): LinkRecord(p.link_partner_id, t.tenant_id, p.object_id, now, now)
@@ -395,6 +403,23 @@ class Directory:
             for tv in self.tenants.values()
             if any(d.effective and d.managed_by == managing_tid for d in tv.tenant.delegations)
         ]
+
+    def user_in_tenant(self, home_tenant_id: str, home_object_id: str, tenant_id: str) -> str | None:
+        """The object id a person (a home user) has in `tenant_id`: itself at home, its guest
+        elsewhere, None where the person is not a member."""
+        if tenant_id == home_tenant_id:
+            return home_object_id
+        return self._guests.get((home_tenant_id, home_object_id), {}).get(tenant_id)
+
+    def tenants_of_user(self, tenant_id: str, object_id: str) -> list[TenantView]:
+        """The tenants a user principal (or guest) can sign in to: the person's home, then the
+        tenants where the person is a guest, in estate order."""
+        p = self.tenants[tenant_id].principals.get(object_id)
+        if p is None or p.type != "User":
+            return []
+        home = (p.guest_of.tenant_id, p.guest_of.object_id) if p.guest_of else (tenant_id, object_id)
+        guest_in = self._guests.get(home, {})
+        return [tv for tid, tv in self.tenants.items() if tid == home[0] or tid in guest_in]
 
     def tenant_by_name(self, segment: str) -> TenantView | None:
         """A tenant named in a URL: its id or its default domain (fabrikam.onmicrosoft.com)."""

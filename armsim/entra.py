@@ -1,5 +1,6 @@
-"""Entra ID: OpenID discovery, the v2.0 token endpoint (client credentials) and an App Service-style
-managed-identity endpoint, as MSAL and azure-identity call them."""
+"""Entra ID: OpenID discovery, the v2.0 token endpoint (client credentials here, the user grants in
+`entra_users`) and an App Service-style managed-identity endpoint, as MSAL and azure-identity call
+them."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from armsim.directory import TenantView
+from armsim.entra_users import USER_GRANTS, device_authorization_for, resource_audience, user_token
 from armsim.estate import Principal
 from armsim.state import SimulatorState
 from armsim.tokens import TokenError, b64url_decode, decode_unverified
@@ -73,17 +75,22 @@ def jwks(sim: SimulatorState, tenant_segment: str) -> web.Response:
 async def token(
     sim: SimulatorState, request: web.Request, tenant_segment: str
 ) -> tuple[web.Response, str, str]:
-    """Client-credentials grant. Returns the response and the (tenant, object id) it was issued to."""
+    """The token endpoint: client credentials (apps), and the password, device code and refresh
+    token grants (users). Returns the response and the (tenant, object id) it was issued to."""
     tv = _tenant(sim, tenant_segment, status=400)
     form = await request.post()
     tid = tv.tenant.tenant_id
-    if form.get("grant_type") != "client_credentials":
+    grant = form.get("grant_type")
+    if grant in USER_GRANTS:
+        resp, oid = user_token(sim, tv, form)
+        return resp, tid, oid
+    if grant != "client_credentials":
         raise entra_error(
             400,
             "unsupported_grant_type",
             70003,
-            "The app requested an unsupported grant type "
-            f"'{form.get('grant_type', '')}'. armsim supports client_credentials.",
+            f"The app requested an unsupported grant type '{form.get('grant_type', '')}'. armsim "
+            f"supports client_credentials, {', '.join(USER_GRANTS)}.",
         )
     client_id = str(form.get("client_id", "")).lower()
     if not client_id:
@@ -115,6 +122,13 @@ async def token(
     )
     body = {"token_type": "Bearer", "expires_in": life, "ext_expires_in": life, "access_token": access}
     return json_response(200, body), tid, sp.object_id
+
+
+async def device_authorization(
+    sim: SimulatorState, request: web.Request, tenant_segment: str
+) -> tuple[web.Response, str | None]:
+    """The device authorization endpoint (the device code flow's first step)."""
+    return await device_authorization_for(sim, request, _tenant(sim, tenant_segment, status=400))
 
 
 def managed_identity_token(
@@ -196,19 +210,7 @@ def _audience(sim: SimulatorState, scope: str, tv: TenantView) -> str:
             "have a scope value with /.default suffixed to the resource identifier "
             "(application ID URI).",
         )
-    resource = scopes[0][: -len("/.default")]
-    if resource.rstrip("/") not in {a.rstrip("/") for a in sim.arm_audiences}:
-        raise entra_error(
-            400,
-            "invalid_resource",
-            500011,
-            f"The resource principal named {resource} was not found in the tenant named "
-            f"{tv.tenant.name}. This can happen if the application has not been installed by "
-            "the administrator of the tenant or consented to by any user in the tenant. You might "
-            "have sent your authentication request to the wrong tenant.",
-        )
-    # Entra puts the resource's identifier URI in `aud`; management.azure.com keeps its trailing slash.
-    return "https://management.azure.com/" if "management.azure.com" in resource else resource
+    return resource_audience(sim, scopes[0][: -len("/.default")], tv)
 
 
 def _authenticate_client(

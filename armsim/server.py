@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from armsim import arm, entra, graph, metadata
+from armsim import arm, entra, entra_users, graph, metadata
 from armsim.directory import Directory
 from armsim.estate import Estate
 from armsim.faults import FaultPlan
@@ -35,9 +35,11 @@ PUBLIC_AUDIENCE = "https://management.azure.com/"
 DEFAULT_PAGE_SIZE = 20
 _ENTRA = re.compile(
     r"^/([^/]+)/(v2\.0/\.well-known/openid-configuration|oauth2/v2\.0/token"
-    r"|oauth2/v2\.0/authorize|discovery/v2\.0/keys)/?$",
+    r"|oauth2/v2\.0/authorize|oauth2/v2\.0/devicecode|discovery/v2\.0/keys)/?$",
     re.IGNORECASE,
 )
+# MSAL asks before a password grant whether the user's domain is federated
+_USER_REALM = re.compile(r"^/common/userrealm/([^/]+)/?$", re.IGNORECASE)
 # `az cloud register --endpoint-resource-manager https://host/` appends `/metadata/endpoints` to the
 # URL as given, so the path may start with `//`.
 _METADATA = re.compile(r"^/+metadata/endpoints/?$", re.IGNORECASE)
@@ -94,6 +96,7 @@ class Simulator:
         page_size: int = DEFAULT_PAGE_SIZE,
         latency_ms: int = 0,
         token_lifetime: int = 3599,
+        device_code_lifetime: int = 900,
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
@@ -104,12 +107,13 @@ class Simulator:
         self.faults = FaultPlan(estate.fail)
         self.stats = Stats()
         self.token_lifetime = token_lifetime
+        self.device_code_lifetime = device_code_lifetime
         self.bind("https://127.0.0.1")
 
     def bind(self, base_url: str) -> None:
         """Set the public URL once the port is known (token issuers and nextLinks use it)."""
         self.base_url = base_url.rstrip("/")
-        self.tokens = TokenService(self.base_url, self.token_lifetime)
+        self.tokens = TokenService(self.base_url, self.token_lifetime, self.device_code_lifetime)
         self.arm_audiences = frozenset(
             {
                 PUBLIC_AUDIENCE,
@@ -156,6 +160,11 @@ class Simulator:
             await self._inject(request, ctx, "msi")
             resp, ctx.tenant_id, ctx.principal_id = entra.managed_identity_token(self, request)
             return resp
+        realm = _USER_REALM.match(request.path)
+        if realm:
+            ctx.operation = "user_realm"
+            await self._inject(request, ctx, "entra")
+            return entra_users.user_realm(self, realm[1])
         if _METADATA.match(request.path):
             # served before authentication: clients read it to learn where to sign in
             ctx.operation = "metadata.endpoints"
@@ -181,11 +190,15 @@ class Simulator:
         ctx.operation = {
             "oauth2/v2.0/token": "token",
             "oauth2/v2.0/authorize": "authorize",
+            "oauth2/v2.0/devicecode": "devicecode",
             "discovery/v2.0/keys": "jwks",
         }.get(what, "openid_configuration")
         await self._inject(request, ctx, "entra")
         if ctx.operation == "token":
             resp, _tid, ctx.principal_id = await entra.token(self, request, segment)
+            return resp
+        if ctx.operation == "devicecode":
+            resp, ctx.principal_id = await entra.device_authorization(self, request, segment)
             return resp
         if ctx.operation == "jwks":
             return entra.jwks(self, segment)
@@ -340,10 +353,15 @@ class ArmSimServer:
         latency_ms: int = 0,
         page_size: int = DEFAULT_PAGE_SIZE,
         token_lifetime: int = 3599,
+        device_code_lifetime: int = 900,
         ca_dir: str | Path | None = None,
     ) -> None:
         self.sim = Simulator(
-            estate, page_size=page_size, latency_ms=latency_ms, token_lifetime=token_lifetime
+            estate,
+            page_size=page_size,
+            latency_ms=latency_ms,
+            token_lifetime=token_lifetime,
+            device_code_lifetime=device_code_lifetime,
         )
         self._host, self._port = host, port
         self._own_dir = ca_dir is None

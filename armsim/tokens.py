@@ -15,7 +15,8 @@ import json
 import secrets
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -29,6 +30,47 @@ class Claims:
     iat: int
     exp: int
     sub: str
+
+
+@dataclass(frozen=True)
+class RefreshClaims:
+    """Who a refresh token speaks for: the person at home, the app, and where the person last
+    signed in interactively (that sign-in satisfied the tenant's MFA requirement)."""
+
+    home_tenant_id: str
+    home_object_id: str
+    client_id: str
+    mfa_tenant_id: str | None
+
+
+@dataclass
+class DeviceGrant:
+    """A device code handed out by the device authorization endpoint, waiting to be redeemed."""
+
+    tenant_id: str
+    client_id: str
+    scope: str
+    expires_at: float
+    object_id: str | None  # the principal (of `tenant_id`) who answers it; None: nobody ever does
+    polls: int = 0
+
+
+@dataclass
+class DeviceCodes:
+    """Outstanding device codes; `lifetime` is their `expires_in`."""
+
+    lifetime: int = 900
+    grants: dict[str, DeviceGrant] = field(default_factory=dict)
+
+    def start(self, tenant_id: str, client_id: str, scope: str, object_id: str | None) -> tuple[str, str]:
+        """A new (device code, user code)."""
+        now = time.time()
+        for code in [c for c, g in self.grants.items() if g.expires_at + 60 < now]:
+            del self.grants[code]  # bounded: forgotten a minute after expiry
+        device_code = secrets.token_urlsafe(32)
+        user_code = "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(9))
+        self.grants[device_code] = DeviceGrant(tenant_id, client_id, scope, now + self.lifetime, object_id)
+        return device_code, user_code
 
 
 class TokenError(ValueError):
@@ -54,9 +96,10 @@ def decode_unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 class TokenService:
-    def __init__(self, issuer_base: str, lifetime: int = 3599) -> None:
+    def __init__(self, issuer_base: str, lifetime: int = 3599, device_code_lifetime: int = 900) -> None:
         self.issuer_base = issuer_base.rstrip("/")
         self.lifetime = lifetime
+        self.device_codes = DeviceCodes(device_code_lifetime)
         self._key = secrets.token_bytes(32)
         self._verified: dict[str, Claims] = {}
 
@@ -70,8 +113,10 @@ class TokenService:
         appidacr: str = "1",
         version: str = "1.0",
         lifetime: int | None = None,
+        user: Mapping[str, object] | None = None,
     ) -> tuple[str, int]:
-        """A signed token and its lifetime in seconds."""
+        """A signed token and its lifetime in seconds; `user` holds a user's claims (`name`, `upn`,
+        `scp`, ...), which make it a delegated token (`idtyp: user`)."""
         now = int(time.time())
         life = self.lifetime if lifetime is None else lifetime
         iss = (
@@ -95,9 +140,56 @@ class TokenService:
             "ver": version,
             "xms_tcdt": 1600000000,
         }
+        if user is not None:
+            claims.update(user)
+            claims["idtyp"] = "user"
+        return self._jwt(claims), life
+
+    def id_token(self, claims: Mapping[str, object], client_id: str, tenant_id: str) -> str:
+        """An OpenID Connect ID token (v2.0) for a user's sign-in with `client_id`."""
+        now = int(time.time())
+        return self._jwt(
+            {
+                "aud": client_id,
+                "iss": f"{self.issuer_base}/{tenant_id}/v2.0",
+                "iat": now,
+                "nbf": now,
+                "exp": now + self.lifetime,
+                "tid": tenant_id,
+                "ver": "2.0",
+                **claims,
+            }
+        )
+
+    def refresh_token(self, rt: RefreshClaims) -> str:
+        body = {
+            "typ": "refresh",
+            "home_tid": rt.home_tenant_id,
+            "home_oid": rt.home_object_id,
+            "client_id": rt.client_id,
+            "mfa_tid": rt.mfa_tenant_id,
+            "nonce": secrets.token_hex(8),
+        }
+        return self._jwt(body)
+
+    def verify_refresh(self, token: str) -> RefreshClaims | None:
+        """The claims of a refresh token this server issued, else None. (They do not expire: an
+        armsim lives for one test run.)"""
+        parts = token.split(".")
+        if len(parts) != 3 or not hmac.compare_digest(self._sign(f"{parts[0]}.{parts[1]}"), parts[2]):
+            return None
+        try:
+            c = json.loads(b64url_decode(parts[1]))
+            if c.get("typ") != "refresh":
+                return None
+            return RefreshClaims(c["home_tid"], c["home_oid"], c["client_id"], c["mfa_tid"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def _jwt(self, claims: Mapping[str, object]) -> str:
         header = {"typ": "JWT", "alg": "RS256", "kid": "armsim"}
         signing_input = f"{b64url(_dumps(header))}.{b64url(_dumps(claims))}"
-        return f"{signing_input}.{self._sign(signing_input)}", life
+        return f"{signing_input}.{self._sign(signing_input)}"
 
     def _sign(self, signing_input: str) -> str:
         return b64url(hmac.new(self._key, signing_input.encode(), hashlib.sha256).digest())
@@ -135,5 +227,5 @@ class TokenService:
             raise invalid from None
 
 
-def _dumps(obj: dict[str, Any]) -> bytes:
+def _dumps(obj: Mapping[str, object]) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()

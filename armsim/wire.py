@@ -33,8 +33,11 @@ def arm_error(status: int, code: str, message: str, headers: dict[str, str] | No
     return Reply(json_response(status, {"error": {"code": code, "message": message}}, headers))
 
 
-def entra_error(status: int, error: str, aadsts: int, description: str) -> Reply:
-    """Entra ID's OAuth error body: MSAL surfaces `error_description`."""
+def entra_error(
+    status: int, error: str, aadsts: int, description: str, extra: dict[str, str] | None = None
+) -> Reply:
+    """Entra ID's OAuth error body: MSAL surfaces `error_description`; `extra` adds fields such
+    as `suberror`."""
     trace, corr = str(uuid.uuid4()), str(uuid.uuid4())
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
     text = f"AADSTS{aadsts}: {description} Trace ID: {trace} Correlation ID: {corr} Timestamp: {now}"
@@ -49,6 +52,7 @@ def entra_error(status: int, error: str, aadsts: int, description: str) -> Reply
                 "trace_id": trace,
                 "correlation_id": corr,
                 "error_uri": f"https://login.microsoftonline.com/error?code={aadsts}",
+                **(extra or {}),
             },
         )
     )

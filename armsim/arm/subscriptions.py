@@ -13,7 +13,10 @@ from armsim.wire import arm_error, json_response, page
 
 
 def list_tenants(sim: SimulatorState, request: web.Request, caller: Caller) -> web.Response:
-    items = [tenant_json(caller.tenant.tenant)]
+    # a user sees its home tenant and the tenants where it is a guest; an app only its own tenant;
+    # a managing tenant also sees the customers that delegated to it (Lighthouse: "ProjectedBy")
+    reachable = sim.directory.tenants_of_user(caller.tenant.tenant.tenant_id, caller.oid)
+    items = [tenant_json(tv.tenant) for tv in reachable or [caller.tenant]]
     items += [tenant_json(cv.tenant, "ProjectedBy") for cv, sids in _delegated(sim, caller) if sids]
     return json_response(200, page(request, sim.base_url, items, sim.page_size, next_link_always=True))
 

@@ -42,6 +42,14 @@ class Certificate:
 
 
 @dataclass(frozen=True)
+class GuestOf:
+    """The person a guest user is: the user's tenant and object id at home."""
+
+    tenant_id: str
+    object_id: str
+
+
+@dataclass(frozen=True)
 class Principal:
     object_id: str
     type: str
@@ -54,6 +62,12 @@ class Principal:
     managed_identity: bool = False
     federated_credentials: tuple[FederatedCredential, ...] = ()
     certificate: Certificate | None = None
+    # users only
+    user_principal_name: str | None = None
+    password: str | None = None  # simulator-only, for the password grant
+    device_code: str | None = None  # "approve" | "deny"; None: a device code is never answered
+    guest_of: GuestOf | None = None
+    mfa_required: bool = False
 
 
 @dataclass(frozen=True)

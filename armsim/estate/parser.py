@@ -18,7 +18,7 @@ from armsim.estate.delegations import check_delegations, read_delegations, read_
 from armsim.estate.faults import read_faults
 from armsim.estate.fields import FieldReader
 from armsim.estate.model import DEFAULT_IDENTITY_HEADER, Estate, EstateError, Partner, Subscription, Tenant
-from armsim.estate.principals import read_principals
+from armsim.estate.principals import check_users, read_principals
 from armsim.estate.rbac import TenantContext, read_assignments, read_custom_roles
 
 
@@ -60,6 +60,7 @@ def _read_estate(reader: FieldReader, data: Any, now: datetime) -> Estate:
     ]
     _check_unique_ids(reader, tenants)
     check_delegations(reader, tenants)
+    check_users(reader, tenants)  # guests name users of other tenants
     throttle, fail = read_faults(reader, top.get("faults"), {t.tenant_id for t in tenants})
     header = reader.text(
         top.get("managed_identity_header", DEFAULT_IDENTITY_HEADER), "managed_identity_header"

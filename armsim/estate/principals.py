@@ -8,9 +8,12 @@ import hashlib
 from typing import Any
 
 from armsim.estate.fields import FieldReader
-from armsim.estate.model import Certificate, FederatedCredential, Partner, Principal
+from armsim.estate.model import Certificate, FederatedCredential, GuestOf, Partner, Principal, Tenant
 
 PRINCIPAL_TYPES = ("ServicePrincipal", "User", "Group")
+DEVICE_CODE_ANSWERS = ("approve", "deny")
+USER_KEYS = ("user_principal_name", "password", "device_code", "guest_of", "mfa_required")
+SIGN_IN_KEYS = ("user_principal_name", "password", "device_code")  # a guest signs in at home
 
 
 def read_principals(
@@ -58,6 +61,7 @@ def _read_principal(reader: FieldReader, raw: Any, path: str, partners: dict[str
             "managed_identity",
             "federated_credentials",
             "certificate",
+            *USER_KEYS,
         ),
     )
     oid = reader.guid(m["object_id"], f"{path}.object_id")
@@ -72,6 +76,15 @@ def _read_principal(reader: FieldReader, raw: Any, path: str, partners: dict[str
         raise reader.fail(
             f"{path}.app_id", "required key is missing (the client id a ServicePrincipal signs in with)"
         )
+    for key in USER_KEYS:
+        if key in m and ptype != "User":
+            raise reader.fail(f"{path}.{key}", f"only a User has {key}")
+    if "guest_of" in m:
+        for key in SIGN_IN_KEYS:
+            if key in m:
+                raise reader.fail(
+                    f"{path}.{key}", "a guest signs in as the user it is (guest_of); give it there"
+                )
     link = None
     if "pal" in m:
         if ptype == "Group":
@@ -101,7 +114,73 @@ def _read_principal(reader: FieldReader, raw: Any, path: str, partners: dict[str
         certificate=_read_certificate(reader, m["certificate"], f"{path}.certificate")
         if "certificate" in m
         else None,
+        user_principal_name=_read_upn(reader, m["user_principal_name"], f"{path}.user_principal_name")
+        if "user_principal_name" in m
+        else None,
+        password=reader.text(m["password"], f"{path}.password") if "password" in m else None,
+        device_code=_read_device_code(reader, m["device_code"], f"{path}.device_code")
+        if "device_code" in m
+        else None,
+        guest_of=_read_guest_of(reader, m["guest_of"], f"{path}.guest_of") if "guest_of" in m else None,
+        mfa_required=reader.boolean(m.get("mfa_required", False), f"{path}.mfa_required"),
     )
+
+
+def _read_upn(reader: FieldReader, raw: Any, path: str) -> str:
+    upn = reader.text(raw, path)
+    name, at, domain = upn.partition("@")
+    if not name or not at or not domain or " " in upn:
+        raise reader.fail(path, f"expected a user principal name like ana@contoso.example, got {upn!r}")
+    return upn.lower()
+
+
+def _read_device_code(reader: FieldReader, raw: Any, path: str) -> str:
+    if raw not in DEVICE_CODE_ANSWERS:
+        raise reader.fail(path, f"expected one of {', '.join(DEVICE_CODE_ANSWERS)}, got {raw!r}")
+    return str(raw)
+
+
+def _read_guest_of(reader: FieldReader, raw: Any, path: str) -> GuestOf:
+    m = reader.mapping(raw, path, ("tenant_id", "object_id"), ())
+    return GuestOf(
+        tenant_id=reader.guid(m["tenant_id"], f"{path}.tenant_id"),
+        object_id=reader.guid(m["object_id"], f"{path}.object_id"),
+    )
+
+
+def check_users(reader: FieldReader, tenants: list[Tenant]) -> None:
+    """Across tenants: a guest names a user (not a guest) of another tenant, at most one guest per
+    person and tenant, and a user principal name belongs to one user."""
+    homes = {(t.tenant_id, p.object_id): p for t in tenants for p in t.principals}
+    upns: dict[str, str] = {}
+    for ti, t in enumerate(tenants):
+        guests: dict[tuple[str, str], int] = {}
+        for pi, p in enumerate(t.principals):
+            path = f"tenants[{ti}].principals[{pi}]"
+            if p.user_principal_name:
+                if p.user_principal_name in upns:
+                    raise reader.fail(
+                        f"{path}.user_principal_name",
+                        f"duplicate user principal name (also {upns[p.user_principal_name]})",
+                    )
+                upns[p.user_principal_name] = path
+            g = p.guest_of
+            if g is None:
+                continue
+            home = homes.get((g.tenant_id, g.object_id))
+            if g.tenant_id == t.tenant_id:
+                raise reader.fail(f"{path}.guest_of.tenant_id", "a guest's home is another tenant")
+            if home is None or home.type != "User" or home.guest_of is not None:
+                raise reader.fail(
+                    f"{path}.guest_of", f"{g.object_id} is not a (non-guest) User of tenant {g.tenant_id}"
+                )
+            if (g.tenant_id, g.object_id) in guests:
+                raise reader.fail(
+                    f"{path}.guest_of",
+                    f"the same person is already a guest here ({path.rsplit('[', 1)[0]}"
+                    f"[{guests[(g.tenant_id, g.object_id)]}])",
+                )
+            guests[(g.tenant_id, g.object_id)] = pi
 
 
 def _read_federated(reader: FieldReader, raw: Any, path: str) -> FederatedCredential:
