@@ -19,26 +19,11 @@ from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoun
 
 from pal_audit.checks.role_rules import PEC_TABLE
 from pal_audit.engine.credentials import token_claims
+from pal_audit.engine.errors import AssignmentsUnreadable, WrongTenant
+from pal_audit.engine.failures import classify
 from pal_audit.engine.role_definitions import RoleDefinitionCache
 from pal_audit.model import IdentitySnapshot, Link, RoleAssignment, RoleDefinition, Unknown
 from pal_audit.registry.clouds import Cloud
-
-
-class WrongTenant(Exception):
-    """The token was issued for another tenant than the one being audited."""
-
-    def __init__(self, expected: str, got: str) -> None:
-        super().__init__(f"the token is for tenant {got or '(none)'}, not {expected}")
-
-
-class AssignmentsUnreadable(Exception):
-    """The identity sees a subscription but may not read its own role assignments there."""
-
-    def __init__(self, subscription_id: str) -> None:
-        super().__init__(
-            f"may not read its role assignments in subscription {subscription_id} (no "
-            "Microsoft.Authorization/roleAssignments/read); name a reader identity with "
-            "`assignments_via` in the registry")
 
 
 def _subscription_of(scope: str) -> str | None:
@@ -222,8 +207,6 @@ async def list_schedule_ends(session: ArmSession) -> list[ScheduleEnd] | Unknown
     Any failure leaves the end dates unknown rather than failing the unit: the other checks do
     not need them, and unknown is never read as "permanent".
     """
-    from pal_audit.engine.failures import classify  # failures imports this module
-
     instances = session.pim().role_assignment_schedule_instances
     try:
         items = await _collect(instances.list_for_scope("/", filter="asTarget()"))
@@ -268,8 +251,6 @@ async def resolve_roles(session: ArmSession, cache: RoleDefinitionCache, tenant_
     cannot be read (any status, 404 included: it may be transient) is an Unknown, except for roles
     in the PEC table, which the checks classify from the table: such a failure changes nothing.
     """
-    from pal_audit.engine.failures import classify  # failures imports this module
-
     async def fetch(role_id: str) -> RoleDefinition:
         # Read where it was assigned (custom roles are scoped); at the tenant root otherwise.
         where = f"/subscriptions/{seen_in[role_id]}" if seen_in[role_id] else ""
