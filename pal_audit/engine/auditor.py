@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from pal_audit.checks import CHECKS_BY_ID, decide
+from pal_audit.checks import audit_error, decide
 from pal_audit.checks.suppressions import apply_suppressions
 from pal_audit.engine.budget import BudgetedRetryPolicy, Deadline
 from pal_audit.engine.collect import ArmSession, Step, collect_identity
@@ -86,7 +86,7 @@ def failed_tenant_result(registry: Registry, tenant_id: str, reason: ErrorReason
     )
     # Only audit_error can say anything about a tenant with no evidence; calling it alone also keeps
     # this path working when another check is what failed.
-    findings = CHECKS_BY_ID["audit_error"].evaluate(snapshot, registry.partner_policy())
+    findings = audit_error.evaluate(snapshot, registry.partner_policy())
     today = today or datetime.now(UTC).date()
     return TenantResult(snapshot, tuple(apply_suppressions(findings, registry.suppression_rules(), today)))
 

@@ -6,8 +6,9 @@ import difflib
 from collections.abc import Mapping
 from typing import Any
 
+from pal_audit.checks import TENANT_LEVEL_CHECKS
 from pal_audit.registry.errors import Loc
-from pal_audit.registry.schema import TENANT_LEVEL_CHECKS, Registry, used_identities
+from pal_audit.registry.schema import Registry, used_identities
 
 MAX_HINTS = 20          # "did you mean" suggestions computed per registry
 MAX_LISTED = 10         # names listed in one message
