@@ -14,7 +14,7 @@ import ssl
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pal_audit.checks import audit_error, decide
 from pal_audit.checks.suppressions import apply_suppressions
@@ -24,8 +24,12 @@ from pal_audit.engine.credentials import ManagedIdentityAssertion, make_credenti
 from pal_audit.engine.failures import classify
 from pal_audit.engine.role_definitions import RoleDefinitionCache
 from pal_audit.model import AuditError, ErrorReason, Finding, IdentitySnapshot, TenantSnapshot
-from pal_audit.registry import Registry
+from pal_audit.registry import Registry, TenantConfig
 from pal_audit.registry.clouds import Cloud
+
+if TYPE_CHECKING:
+    import aiohttp
+    from azure.core.pipeline.transport import AioHttpTransport
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +113,9 @@ class Auditor:
         self._units = asyncio.Semaphore(concurrency)
         # Pass a long-lived cache (the Functions app does) so built-ins are fetched once per process.
         self.roles = roles if roles is not None else RoleDefinitionCache()
-        self._session: Any = None
-        self._transport: Any = None
+        # Opened by __aenter__: one aiohttp session (connection pool) for every client and credential.
+        self._session: aiohttp.ClientSession | None = None
+        self._transport: AioHttpTransport | None = None
         self._assertion: ManagedIdentityAssertion | None = None
 
     async def __aenter__(self) -> Auditor:
@@ -132,7 +137,8 @@ class Auditor:
     async def __aexit__(self, *exc: object) -> None:
         if self._assertion is not None:
             await self._assertion.close()
-        await self._session.close()
+        if self._session is not None:
+            await self._session.close()
 
     def _uses_federated(self) -> bool:
         return any(i.auth.method == "federated" for i in self.registry.identities.values())
@@ -186,7 +192,7 @@ class Auditor:
                 yield result
             refill()
 
-    async def _audit_unit(self, tenant: Any, identity_name: str) -> IdentitySnapshot:
+    async def _audit_unit(self, tenant: TenantConfig, identity_name: str) -> IdentitySnapshot:
         async with self._units:
             step, deadline = Step(), Deadline(self.unit_budget_seconds)
             try:
@@ -197,7 +203,7 @@ class Auditor:
                 return IdentitySnapshot(tenant_id=tenant.tenant_id, identity=identity_name,
                                         principal_id=step.principal_id, error=error)
 
-    async def _collect(self, tenant: Any, identity_name: str, step: Step, deadline: Deadline
+    async def _collect(self, tenant: TenantConfig, identity_name: str, step: Step, deadline: Deadline
                        ) -> IdentitySnapshot:
         if self._assertion is not None:
             step.name = "managed identity assertion"

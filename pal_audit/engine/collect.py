@@ -10,10 +10,11 @@ refused at subscription scope; they are audited per visible resource group inste
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterable, Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 
@@ -22,8 +23,24 @@ from pal_audit.engine.credentials import token_claims
 from pal_audit.engine.errors import AssignmentsUnreadable, WrongTenant
 from pal_audit.engine.failures import classify
 from pal_audit.engine.role_definitions import RoleDefinitionCache
-from pal_audit.model import IdentitySnapshot, Link, RoleAssignment, RoleDefinition, Unknown
+from pal_audit.model import ErrorReason, IdentitySnapshot, Link, RoleAssignment, RoleDefinition, Unknown
 from pal_audit.registry.clouds import Cloud
+
+if TYPE_CHECKING:  # the SDK modules are imported when a client is first built (cold start stays light)
+    from azure.core.credentials_async import AsyncTokenCredential
+    from azure.mgmt.authorization.aio import AuthorizationManagementClient
+    from azure.mgmt.managementpartner.aio import ACEProvisioningManagementPartnerAPI
+    from azure.mgmt.resource.resources.aio import ResourceManagementClient
+    from azure.mgmt.resource.subscriptions.aio import SubscriptionClient
+
+_T = TypeVar("_T")
+
+
+class _Closable(Protocol):
+    async def close(self) -> None: ...
+
+
+_Client = TypeVar("_Client", bound=_Closable)
 
 
 def _subscription_of(scope: str) -> str | None:
@@ -37,6 +54,8 @@ def role_guid(role_definition_id: str) -> str:
 
 
 def _assignment(item: Any) -> RoleAssignment:
+    # `item` is an SDK model read loosely: a role assignment or a PIM eligibility instance, from
+    # operation groups whose api version the multi-api client picks at run time.
     return RoleAssignment(
         assignment_id=item.id,
         scope=item.scope or "",
@@ -48,7 +67,7 @@ def _assignment(item: Any) -> RoleAssignment:
     )
 
 
-async def _collect(pager: Any) -> list[Any]:
+async def _collect(pager: AsyncIterable[_T]) -> list[_T]:
     return [item async for item in pager]
 
 
@@ -59,11 +78,13 @@ class ArmSession:
     authorization client) and closed together when the unit ends.
     """
 
-    def __init__(self, credential: Any, cloud: Cloud, client_kwargs: dict[str, Any]) -> None:
+    def __init__(self, credential: AsyncTokenCredential, cloud: Cloud, client_kwargs: dict[str, Any]) -> None:
         self.credential = credential
         self.cloud = cloud
-        self._kwargs = {"base_url": cloud.arm, "credential_scopes": [cloud.scope], **client_kwargs}
-        self._clients: dict[str, Any] = {}
+        # Keyword arguments of the SDK clients (transport, retry policy), passed through as they are.
+        self._kwargs: dict[str, Any] = {"base_url": cloud.arm, "credential_scopes": [cloud.scope],
+                                        **client_kwargs}
+        self._clients: dict[str, _Closable] = {}
 
     async def close(self) -> None:
         """Close the clients and the credential (the shared transport stays open)."""
@@ -72,26 +93,27 @@ class ArmSession:
         self._clients.clear()
         await self.credential.close()
 
-    def _client(self, key: str, build: Callable[[], Any]) -> Any:
+    def _client(self, key: str, build: Callable[[], _Client]) -> _Client:
         if key not in self._clients:
             self._clients[key] = build()
-        return self._clients[key]
+        # Each key is only ever built by one getter, so the client under it has that getter's type.
+        return cast("_Client", self._clients[key])
 
-    def partners(self) -> Any:
+    def partners(self) -> ACEProvisioningManagementPartnerAPI:
         from azure.mgmt.managementpartner.aio import ACEProvisioningManagementPartnerAPI
 
         return self._client("partner", lambda: ACEProvisioningManagementPartnerAPI(self.credential,
                                                                                    **self._kwargs))
 
-    def subscriptions(self) -> Any:
+    def subscriptions(self) -> SubscriptionClient:
         from azure.mgmt.resource.subscriptions.aio import SubscriptionClient
 
         return self._client("subscriptions", lambda: SubscriptionClient(self.credential, **self._kwargs))
 
-    def authorization(self) -> Any:
+    def authorization(self) -> AuthorizationManagementClient:
         return self._authorization_client("authorization")
 
-    def pim(self) -> Any:
+    def pim(self) -> AuthorizationManagementClient:
         """A client of its own for the PIM lists (api 2020-10-01).
 
         azure-mgmt-authorization keeps one api-version per client, shared by its operation groups,
@@ -100,14 +122,14 @@ class ArmSession:
         """
         return self._authorization_client("pim")
 
-    def _authorization_client(self, key: str) -> Any:
+    def _authorization_client(self, key: str) -> AuthorizationManagementClient:
         from azure.mgmt.authorization.aio import AuthorizationManagementClient
 
         # Scoped operations (list_for_scope, get_by_id) never use the client's subscription id.
         return self._client(key, lambda: AuthorizationManagementClient(
             self.credential, "00000000-0000-0000-0000-000000000000", **self._kwargs))
 
-    def resources(self, subscription_id: str) -> Any:
+    def resources(self, subscription_id: str) -> ResourceManagementClient:
         from azure.mgmt.resource.resources.aio import ResourceManagementClient
 
         return self._client(f"resources/{subscription_id}", lambda: ResourceManagementClient(
@@ -180,7 +202,7 @@ async def list_eligible(session: ArmSession) -> list[RoleAssignment] | Unknown:
         items = await _collect(instances.list_for_scope("/", filter="asTarget()"))
     except HttpResponseError as exc:
         if exc.status_code in (403, 404):  # unknown, not "none" (docs/collection.md)
-            reason = "forbidden" if exc.status_code == 403 else "not_found"
+            reason: ErrorReason = "forbidden" if exc.status_code == 403 else "not_found"
             return Unknown("pim", reason, f"listing PIM eligibility: HTTP {exc.status_code}")
         raise
     return [_assignment(i) for i in items]
@@ -269,7 +291,7 @@ async def resolve_roles(session: ArmSession, cache: RoleDefinitionCache, tenant_
     unknowns: list[Unknown] = []
     for role_id in sorted(seen_in):
         try:
-            roles[role_id] = await cache.get(tenant_id, role_id, lambda rid=role_id: fetch(rid))
+            roles[role_id] = await cache.get(tenant_id, role_id, partial(fetch, role_id))
         except AzureError as exc:
             if role_id in PEC_TABLE:
                 continue
