@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from pal_audit import model
@@ -107,10 +108,10 @@ class Registry(_Strict):
 
     _source: str = PrivateAttr(default="<registry>")
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
-    _node: Any = PrivateAttr(default=None)      # YAML node tree, for line numbers in warnings
+    _node: yaml.Node | None = PrivateAttr(default=None)   # YAML node tree, for line numbers in warnings
     _by_id: dict[str, TenantConfig] = PrivateAttr(default_factory=dict)
 
-    def model_post_init(self, context: Any, /) -> None:
+    def model_post_init(self, context: Any, /) -> None:   # pydantic's signature
         # First occurrence wins; duplicates are rejected in pass 3 anyway.
         for t in reversed(self.tenants):
             self._by_id[t.tenant_id] = t
