@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from pal_audit.checks import audit_error, decide
 from pal_audit.checks.suppressions import apply_suppressions
 from pal_audit.engine.budget import BudgetedRetryPolicy, Deadline
-from pal_audit.engine.collect import ArmSession, Step, collect_identity
+from pal_audit.engine.collect import ArmSession, ClientOptions, Step, collect_identity
 from pal_audit.engine.credentials import ManagedIdentityAssertion, make_credential
 from pal_audit.engine.failures import classify
 from pal_audit.engine.role_definitions import RoleDefinitionCache
@@ -225,7 +225,7 @@ class Auditor:
         credential = make_credential(
             tenant_id=tenant_id, identity_name=identity_name, identity=identity, cloud=self.cloud,
             env=self._env, transport=self._transport, assertion=self._assertion)
-        return ArmSession(credential, self.cloud, {
-            "transport": self._transport,
-            "retry_policy": BudgetedRetryPolicy(deadline),
-        })
+        options: ClientOptions = {"retry_policy": BudgetedRetryPolicy(deadline)}
+        if self._transport is not None:   # outside `async with`, each client builds its own
+            options["transport"] = self._transport
+        return ArmSession(credential, self.cloud, options)

@@ -14,11 +14,12 @@ from collections.abc import AsyncIterable, Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, TypeVar, cast
 
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 
 from pal_audit.checks.role_rules import PEC_TABLE
+from pal_audit.engine.budget import BudgetedRetryPolicy
 from pal_audit.engine.credentials import token_claims
 from pal_audit.engine.errors import AssignmentsUnreadable, WrongTenant
 from pal_audit.engine.failures import classify
@@ -32,6 +33,8 @@ if TYPE_CHECKING:  # the SDK modules are imported when a client is first built (
     from azure.mgmt.managementpartner.aio import ACEProvisioningManagementPartnerAPI
     from azure.mgmt.resource.resources.aio import ResourceManagementClient
     from azure.mgmt.resource.subscriptions.aio import SubscriptionClient
+
+    from pal_audit.engine.credentials import Transport
 
 _T = TypeVar("_T")
 
@@ -71,6 +74,18 @@ async def _collect(pager: AsyncIterable[_T]) -> list[_T]:
     return [item async for item in pager]
 
 
+class ClientOptions(TypedDict, total=False):
+    """What every SDK client of a unit shares: the run's HTTP transport and the unit's retry policy."""
+
+    transport: Transport
+    retry_policy: BudgetedRetryPolicy
+
+
+class _SdkClientOptions(ClientOptions, total=False):
+    base_url: str
+    credential_scopes: list[str]
+
+
 class ArmSession:
     """The SDK clients of one signed-in identity, sharing the auditor's HTTP transport.
 
@@ -78,12 +93,11 @@ class ArmSession:
     authorization client) and closed together when the unit ends.
     """
 
-    def __init__(self, credential: AsyncTokenCredential, cloud: Cloud, client_kwargs: dict[str, Any]) -> None:
+    def __init__(self, credential: AsyncTokenCredential, cloud: Cloud, client_kwargs: ClientOptions) -> None:
         self.credential = credential
         self.cloud = cloud
-        # Keyword arguments of the SDK clients (transport, retry policy), passed through as they are.
-        self._kwargs: dict[str, Any] = {"base_url": cloud.arm, "credential_scopes": [cloud.scope],
-                                        **client_kwargs}
+        self._kwargs: _SdkClientOptions = {"base_url": cloud.arm, "credential_scopes": [cloud.scope],
+                                           **client_kwargs}
         self._clients: dict[str, _Closable] = {}
 
     async def close(self) -> None:
