@@ -11,13 +11,6 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal
 
-CHECK_IDS: tuple[str, ...] = (  # docs/checks.md (contract)
-    "link_missing", "link_foreign_partner", "link_previous_partner_id", "link_without_access",
-    "link_without_eligible_role", "eligible_role_only_via_pim", "link_on_excluded_tenant",
-    "excessive_privilege", "customer_approval_missing", "tenant_without_credited_link",
-    "credit_expires_soon", "audit_error",
-)
-
 ErrorReason = Literal["auth_failed", "forbidden", "throttled", "timeout", "not_found", "unexpected"]
 
 # The inputs a check can rely on, one per thing collection reads for an identity. A check declares

@@ -1,9 +1,16 @@
-"""The checks: one module per check id (docs/checks.md), each with `META` (including the inputs it
-`needs`) and `evaluate`, an IdentityCheck or TenantCheck whose `decide()` is pure."""
+"""The checks: one module per check id (docs/checks.md), each with `META` (its id, title, severity,
+scope and the inputs it `needs`) and `evaluate`, an IdentityCheck or TenantCheck whose `decide()` is
+pure.
+
+CHECK_MODULES is the only list of the checks. The check ids, the tenant-level ones (which the
+registry uses to validate suppressions) and the checks by id are all derived from it, and every
+module in it is validated when this package is imported (catalog).
+"""
 
 from __future__ import annotations
 
-from types import ModuleType
+from collections.abc import Mapping
+from types import MappingProxyType, ModuleType
 
 from pal_audit.checks import (
     audit_error,
@@ -19,25 +26,40 @@ from pal_audit.checks import (
     link_without_eligible_role,
     tenant_without_credited_link,
 )
-from pal_audit.checks.base import Decision
-from pal_audit.model import CHECK_IDS, Finding, PartnerPolicy, TenantSnapshot
+from pal_audit.checks.base import Check, Decision
+from pal_audit.checks.catalog import registered
+from pal_audit.model import Finding, PartnerPolicy, TenantSnapshot
 
-_MODULES: dict[str, ModuleType] = {m.META.check_id: m for m in (
-    link_missing, link_foreign_partner, link_previous_partner_id, link_without_access,
-    link_without_eligible_role, eligible_role_only_via_pim, link_on_excluded_tenant,
-    excessive_privilege, customer_approval_missing, tenant_without_credited_link, credit_expires_soon,
+# In the contract order of the check ids (the summary of docs/checks.md): findings come out in it.
+CHECK_MODULES: tuple[ModuleType, ...] = (
+    link_missing,
+    link_foreign_partner,
+    link_previous_partner_id,
+    link_without_access,
+    link_without_eligible_role,
+    eligible_role_only_via_pim,
+    link_on_excluded_tenant,
+    excessive_privilege,
+    customer_approval_missing,
+    tenant_without_credited_link,
+    credit_expires_soon,
     audit_error,
-)}
-ALL_CHECKS: tuple[ModuleType, ...] = tuple(_MODULES[check_id] for check_id in CHECK_IDS)
-CHECKS_BY_ID: dict[str, ModuleType] = {m.META.check_id: m for m in ALL_CHECKS}
+)
+
+CHECKS: tuple[Check, ...] = registered(CHECK_MODULES)
+CHECK_IDS: tuple[str, ...] = tuple(check.meta.check_id for check in CHECKS)
+CHECKS_BY_ID: Mapping[str, Check] = MappingProxyType({check.meta.check_id: check for check in CHECKS})
+# Checks whose findings are about the whole tenant: a suppression of one names no identity.
+TENANT_LEVEL_CHECKS: frozenset[str] = frozenset(
+    check.meta.check_id for check in CHECKS if check.meta.scope == "tenant")
 
 
 def decide(tenant: TenantSnapshot, policy: PartnerPolicy) -> Decision:
     """Every check over one tenant's snapshot, in CHECK_IDS order: the findings the evidence proves,
     and the (check_id, principal_id) keys it could not decide. Pure: no I/O, no clock."""
     decision = Decision()
-    for check in ALL_CHECKS:
-        decision += check.evaluate.decide(tenant, policy)
+    for check in CHECKS:
+        decision += check.decide(tenant, policy)
     return decision
 
 

@@ -9,6 +9,7 @@ META = CheckMeta(
     check_id="audit_error",
     title="Could not be audited",
     severity=Severity.HIGH,
+    scope="identity",
     description="The identity (or the whole tenant) could not be audited. The detail starts with a reason "
                 "code: auth_failed, forbidden, throttled, timeout, not_found, unexpected. Findings of a "
                 "unit that failed are left as they were. Also raised for a partially audited identity "

@@ -6,17 +6,25 @@ and (2) raises `Undecided` when a declared input could not be read. The runner t
 into an *undecided* (check_id, principal) key: no finding is raised for it and the store resolves
 none. So a check written naively ("read what you need, raise what you see") cannot conclude from
 missing data; a check that wants to decide despite an unknown reads the known evidence first.
+
+A check module declares `META` and `evaluate` (an IdentityCheck or a TenantCheck built from that
+META); `CheckMeta` refuses malformed metadata when the module is imported, and the checks' package
+registers each module once (pal_audit.checks.catalog).
 """
 
 from __future__ import annotations
 
+import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cached_property
+from typing import Literal, get_args
 
 from pal_audit.checks.role_rules import PEC_TABLE, CustomRolePolicy, RoleVerdict, classify_by_id
 from pal_audit.model import (
+    INPUTS,
     Finding,
     IdentitySnapshot,
     Input,
@@ -30,14 +38,63 @@ from pal_audit.model import (
 TENANT_LEVEL = "-"  # principal_id and identity of tenant-level findings (docs/checks.md)
 
 
+# What a check's findings are about. "identity": one finding per audited identity (or per
+# assignment), and a suppression may name the identity. "tenant": at most one finding per tenant,
+# principal and identity "-", and a suppression names no identity (the registry refuses one).
+Scope = Literal["identity", "tenant"]
+SCOPES: tuple[Scope, ...] = get_args(Scope)
+
+_CHECK_ID = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
+
+
+class CheckDefinitionError(ValueError):
+    """A check module is malformed (its META or evaluate): a programming error, raised at import."""
+
+
 @dataclass(frozen=True)
 class CheckMeta:
-    check_id: str
+    check_id: str       # a contract: stored findings, suppressions and alerts name it; never renamed
     title: str
     severity: Severity
+    scope: Scope
     description: str    # when the check raises, in one or two sentences (user docs)
     remediation: str    # the fix in general terms; findings carry the concrete command
     needs: frozenset[Input]  # every input the check reads; no default, so a new check must say
+
+    def __post_init__(self) -> None:
+        problems = meta_problems(self)
+        if problems:
+            raise CheckDefinitionError(f"check {self.check_id!r}: " + "; ".join(problems))
+
+
+def meta_problems(meta: CheckMeta) -> list[str]:
+    """What is wrong with a check's metadata, each naming the field ([] when well-formed).
+
+    The annotations promise the types, but a check author's typo runs before any type checker
+    does, so the values are checked as plain objects.
+    """
+    check_id: object = meta.check_id
+    severity: object = meta.severity
+    scope: object = meta.scope
+    needs: object = meta.needs
+    problems = []
+    if not isinstance(check_id, str) or not _CHECK_ID.fullmatch(check_id):
+        problems.append("META.check_id must be a snake_case name such as 'link_missing'")
+    for name in ("title", "description", "remediation"):
+        value: object = getattr(meta, name)
+        if not isinstance(value, str) or not value.strip():
+            problems.append(f"META.{name} must be a non-empty text")
+    if not isinstance(severity, Severity):
+        problems.append(f"META.severity must be a Severity ({', '.join(s.value for s in Severity)}), "
+                        f"not {severity!r}")
+    if scope not in SCOPES:
+        problems.append(f"META.scope must be one of {', '.join(SCOPES)}, not {scope!r}")
+    if not isinstance(needs, frozenset):
+        problems.append("META.needs must be a frozenset of inputs (frozenset() for none)")
+    elif not needs <= set(INPUTS):
+        unknown = ", ".join(sorted(str(n) for n in needs - set(INPUTS)))
+        problems.append(f"META.needs names unknown inputs: {unknown} (known: {', '.join(INPUTS)})")
+    return problems
 
 
 class Undecided(Exception):
@@ -150,11 +207,26 @@ IdentityJudge = Callable[[Evidence, TenantSnapshot, PartnerPolicy], list[Finding
 TenantJudge = Callable[[TenantEvidence, PartnerPolicy], list[Finding]]
 
 
-class IdentityCheck:
+class Check(ABC):
+    """A check's `evaluate`: its metadata and a pure decision over one tenant's snapshot."""
+
+    def __init__(self, meta: CheckMeta) -> None:
+        self.meta = meta
+
+    @abstractmethod
+    def decide(self, tenant: TenantSnapshot, policy: PartnerPolicy) -> Decision:
+        """The findings the evidence proves and the (check_id, principal_id) keys left undecided."""
+
+    def __call__(self, tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
+        return list(self.decide(tenant, policy).findings)
+
+
+class IdentityCheck(Check):
     """A check judged once per audited identity; `Undecided` makes that identity undecided."""
 
     def __init__(self, meta: CheckMeta, judge: IdentityJudge) -> None:
-        self.meta, self._judge = meta, judge
+        super().__init__(meta)
+        self._judge = judge
 
     def decide(self, tenant: TenantSnapshot, policy: PartnerPolicy) -> Decision:
         findings: list[Finding] = []
@@ -168,24 +240,19 @@ class IdentityCheck:
                 undecided.add((self.meta.check_id, principal_of(snap)))
         return Decision(tuple(findings), frozenset(undecided))
 
-    def __call__(self, tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
-        return list(self.decide(tenant, policy).findings)
 
-
-class TenantCheck:
+class TenantCheck(Check):
     """A check judged once per tenant; `Undecided` makes its tenant-level finding undecided."""
 
     def __init__(self, meta: CheckMeta, judge: TenantJudge) -> None:
-        self.meta, self._judge = meta, judge
+        super().__init__(meta)
+        self._judge = judge
 
     def decide(self, tenant: TenantSnapshot, policy: PartnerPolicy) -> Decision:
         try:
             return Decision(tuple(self._judge(TenantEvidence(tenant, self.meta.needs), policy)))
         except Undecided:
             return Decision(undecided=frozenset({(self.meta.check_id, TENANT_LEVEL)}))
-
-    def __call__(self, tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
-        return list(self.decide(tenant, policy).findings)
 
 
 def make_finding(meta: CheckMeta, tenant_id: str, principal_id: str, identity: str, *,
@@ -311,9 +378,3 @@ def link_text(who: Evidence) -> str:
     name = f" ({link.partner_name})" if link.partner_name else ""
     return f"partner ID {link.partner_id}{name}"
 
-
-def run_as(who: Evidence, command: str) -> str:
-    """A CLI command to run signed in as the identity itself (links are per principal, per tenant)."""
-    return (f"Signed in as {who.identity} in tenant {who.tenant_id} "
-            f"(az login --tenant {who.tenant_id}, with --service-principal for an app), run "
-            f"`{command}`")

@@ -20,23 +20,20 @@ from pal_audit.checks.base import (
     link_text,
     utc_day,
 )
+from pal_audit.checks.remediation import PIM_EXTEND_PORTAL, grant_eligible_role
 from pal_audit.model import Finding, PartnerPolicy, Severity, TenantSnapshot
 
 META = CheckMeta(
     check_id="credit_expires_soon",
     title="PAL credit ends soon: every eligible active assignment is time-bound",
     severity=Severity.MEDIUM,
+    scope="identity",
     description="The identity is linked to one of the partner's IDs and every active PAL-eligible "
                 "assignment it holds ends within the registry's `policy.expiry_warning_days` "
                 "(default 14): when the last one ends, the credit stops.",
     remediation="Extend the assignment in PIM or make it permanent, or add a permanent PAL-eligible role.",
     needs=frozenset({"link", "active", "role_definitions", "assignment_schedules"}),
 )
-
-_PIM_PATH = ("Azure portal > Microsoft Entra Privileged Identity Management > Azure resources > "
-             "(the scope) > Assignments > Active assignments > Extend (or Update, with "
-             "'Permanently assigned')")
-
 
 def _judge(who: Evidence, tenant: TenantSnapshot, policy: PartnerPolicy) -> list[Finding]:
     if not tenant.expect_link or not is_ours(who, policy):
@@ -69,9 +66,9 @@ def _judge(who: Evidence, tenant: TenantSnapshot, policy: PartnerPolicy) -> list
         detail=f"Linked to {link_text(who)}. Every PAL-eligible active assignment ends by "
                f"{last.isoformat()} (warning window {policy.expiry_warning_days} days): {roles}. "
                f"PAL credit stops when the last one ends.",
-        remediation=f"Ask the customer to extend the assignment or make it permanent ({_PIM_PATH}), "
-                    "or to grant a permanent PAL-eligible role, e.g. `az role assignment create "
-                    f'--assignee {who.principal_id} --role "Support Request Contributor" --scope {scope}`.',
+        remediation="Ask the customer to extend the assignment or make it permanent "
+                    f"({PIM_EXTEND_PORTAL}), or to grant a permanent PAL-eligible role, e.g. "
+                    f"{grant_eligible_role(who.principal_id, scope)}.",
     )]
 
 

@@ -9,6 +9,7 @@ META = CheckMeta(
     check_id="customer_approval_missing",
     title="Partner link without recorded customer approval",
     severity=Severity.LOW,
+    scope="tenant",
     description="At least one identity is linked to one of the partner's IDs in the tenant and the "
                 "registry records no customer_approval for it (one finding per tenant).",
     remediation="Record who approved the attribution, when, and the change reference in the registry.",

@@ -14,12 +14,14 @@ from pal_audit.checks.base import (
     link_text,
     utc_day,
 )
+from pal_audit.checks.remediation import grant_eligible_role
 from pal_audit.model import Finding, PartnerPolicy, Severity, TenantSnapshot
 
 META = CheckMeta(
     check_id="eligible_role_only_via_pim",
     title="PAL-eligible role only through PIM (credit only while activated)",
     severity=Severity.LOW,
+    scope="identity",
     description="The identity is linked to one of the partner's IDs, holds no active PAL-eligible role, "
                 "but a PAL-eligible role is PIM-eligible: credit accrues only while it is activated.",
     remediation="Grant a permanent (active) Support Request Contributor assignment alongside the PIM role.",
@@ -40,8 +42,7 @@ def _judge(who: Evidence, tenant: TenantSnapshot, policy: PartnerPolicy) -> list
                f"{_with_ends(access.pim_eligible)}. Active roles: {describe(access.active)}. "
                "PAL credit follows active assignments only.",
         remediation="Ask the customer for a permanent low-privilege eligible role, e.g. "
-                    f"`az role assignment create --assignee {who.principal_id} --role "
-                    f'"Support Request Contributor" --scope {scope}`, and keep the PIM role for '
+                    f"{grant_eligible_role(who.principal_id, scope)}, and keep the PIM role for "
                     "elevated work.",
     )]
 

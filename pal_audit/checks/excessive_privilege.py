@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pal_audit.checks.base import CheckMeta, Evidence, IdentityCheck, access_of, identity_finding
+from pal_audit.checks.remediation import grant_eligible_role
 from pal_audit.model import Finding, PartnerPolicy, Severity, TenantSnapshot
 
 META = CheckMeta(
     check_id="excessive_privilege",
     title="Privileged role assignment at a broad scope",
     severity=Severity.LOW,
+    scope="identity",
     description="An active assignment whose role can grant access (allows "
                 "Microsoft.Authorization/roleAssignments/write, e.g. Owner, User Access Administrator) at "
                 "subscription, management-group or root scope. One finding per assignment. PAL credit "
@@ -33,8 +35,8 @@ def _judge(who: Evidence, tenant: TenantSnapshot, policy: PartnerPolicy) -> list
             META, who, qualifier=a.assignment_id,
             detail=f"{held.describe()} ({a.scope_kind.replace('_', ' ')} scope) can grant access: it "
                    "allows Microsoft.Authorization/roleAssignments/write.",
-            remediation=f"Grant a least-privilege role, e.g. `az role assignment create --assignee "
-                        f'{who.principal_id} --role "Support Request Contributor" --scope {a.scope}`, '
+            remediation="Grant a least-privilege role, e.g. "
+                        f"{grant_eligible_role(who.principal_id, a.scope)}, "
                         f"then `az role assignment delete --ids {a.assignment_id}`.{via} If the "
                         "privilege is needed for a while, add a suppression with an expiry.",
         ))

@@ -9,14 +9,15 @@ from pal_audit.checks.base import (
     access_of,
     describe,
     identity_finding,
-    run_as,
 )
+from pal_audit.checks.remediation import PAL_PORTAL, link_fix
 from pal_audit.model import Finding, PartnerPolicy, Severity, TenantSnapshot
 
 META = CheckMeta(
     check_id="link_missing",
     title="Identity with a PAL-eligible role is not linked to the partner ID",
     severity=Severity.HIGH,
+    scope="identity",
     description="The tenant expects a link, the identity holds a PAL-eligible role (active or "
                 "PIM-eligible), and it has no Partner Admin Link: its work earns the partner no credit.",
     remediation="Link the identity to the partner ID, signed in as that identity in that tenant.",
@@ -38,10 +39,8 @@ def _judge(who: Evidence, tenant: TenantSnapshot, policy: PartnerPolicy) -> list
     return [identity_finding(
         META, who,
         detail=f"No Partner Admin Link. PAL-eligible roles ({kind}): {describe(eligible)}.",
-        remediation=run_as(who, f"az managementpartner create --partner-id {policy.partner_id}")
-        + ". A user can instead use Azure portal > Cost Management + Billing > Partner Admin Link "
-          "('Link to a partner ID', https://portal.azure.com/#blade/Microsoft_Azure_Billing/"
-          "managementpartnerblade); service principals cannot link in the portal.",
+        remediation=link_fix(who, "create", policy.partner_id)
+        + f". A user can instead use {PAL_PORTAL}; service principals cannot link in the portal.",
     )]
 
 

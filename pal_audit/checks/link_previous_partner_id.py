@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from pal_audit.checks.base import CheckMeta, Evidence, IdentityCheck, identity_finding, link_text, run_as
+from pal_audit.checks.base import CheckMeta, Evidence, IdentityCheck, identity_finding, link_text
+from pal_audit.checks.remediation import link_fix
 from pal_audit.model import Finding, PartnerPolicy, Severity, TenantSnapshot
 
 META = CheckMeta(
     check_id="link_previous_partner_id",
     title="Identity is linked to a previous partner ID",
     severity=Severity.MEDIUM,
+    scope="identity",
     description="The identity is linked to one of the partner's previous_partner_ids (e.g. an old "
                 "location ID) instead of the current Associated Partner ID.",
     remediation="Update the link to the current partner ID.",
@@ -26,7 +28,7 @@ def _judge(who: Evidence, tenant: TenantSnapshot, policy: PartnerPolicy) -> list
         META, who,
         detail=f"Linked to {link_text(who)}, a previous partner ID; the current one is "
                f"{policy.partner_id}.",
-        remediation=run_as(who, f"az managementpartner update --partner-id {policy.partner_id}") + ".",
+        remediation=link_fix(who, "update", policy.partner_id) + ".",
     )]
 
 

@@ -10,14 +10,15 @@ from pal_audit.checks.base import (
     identity_finding,
     is_ours,
     link_text,
-    run_as,
 )
+from pal_audit.checks.remediation import ANY_SUBSCRIPTION, grant_eligible_role, link_fix
 from pal_audit.model import Finding, PartnerPolicy, Severity, TenantSnapshot
 
 META = CheckMeta(
     check_id="link_without_access",
     title="Linked identity has no access in the tenant",
     severity=Severity.MEDIUM,
+    scope="identity",
     description="The identity is linked to one of the partner's IDs but holds no active and no "
                 "PIM-eligible role assignment: the customer relationship has likely ended.",
     remediation="Remove the link (or restore the access if the relationship continues).",
@@ -38,10 +39,9 @@ def _judge(who: Evidence, tenant: TenantSnapshot, policy: PartnerPolicy) -> list
         META, who,
         detail=f"Linked to {link_text(who)}, but holds no active and no PIM-eligible role assignment "
                f"({subs}). The link earns nothing.",
-        remediation=run_as(who, f"az managementpartner delete --partner-id {who.link.partner_id}")
+        remediation=link_fix(who, "delete", who.link.partner_id)
         + " if the customer relationship has ended; otherwise ask the customer to restore an eligible "
-          f"role, e.g. `az role assignment create --assignee {who.principal_id} --role "
-          '"Support Request Contributor" --scope /subscriptions/<subscription id>`.',
+          f"role, e.g. {grant_eligible_role(who.principal_id, ANY_SUBSCRIPTION)}.",
     )]
 
 

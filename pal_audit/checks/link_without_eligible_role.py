@@ -12,12 +12,14 @@ from pal_audit.checks.base import (
     is_ours,
     link_text,
 )
+from pal_audit.checks.remediation import ANY_SUBSCRIPTION, IAM_PORTAL, grant_eligible_role
 from pal_audit.model import Finding, PartnerPolicy, Severity, TenantSnapshot
 
 META = CheckMeta(
     check_id="link_without_eligible_role",
     title="Linked identity holds no PAL-eligible role",
     severity=Severity.MEDIUM,
+    scope="identity",
     description="The identity is linked to one of the partner's IDs and has active role assignments, "
                 "but none is PAL-eligible (e.g. Reader only, or a custom role) and no eligible role is "
                 "PIM-eligible either: the link earns no credit.",
@@ -36,15 +38,13 @@ def _judge(who: Evidence, tenant: TenantSnapshot, policy: PartnerPolicy) -> list
         return []
     scope = access.active[0].assignment.scope
     if access.active[0].assignment.scope_kind in ("root", "resource"):
-        scope = "/subscriptions/<subscription id>"
+        scope = ANY_SUBSCRIPTION
     return [identity_finding(
         META, who,
         detail=f"Linked to {link_text(who)}, but no active role is PAL-eligible: "
                f"{describe(access.active)}.",
         remediation="Ask the customer to grant a PAL-eligible role where this identity works, "
-                    f"e.g. `az role assignment create --assignee {who.principal_id} --role "
-                    f'"Support Request Contributor" --scope {scope}` (or Azure portal > '
-                    "Access control (IAM) > Add role assignment).",
+                    f"e.g. {grant_eligible_role(who.principal_id, scope)} (or {IAM_PORTAL}).",
     )]
 
 

@@ -10,8 +10,15 @@ from pal_audit.checks.base import (
     Undecided,
     access_of,
     link_text,
-    run_as,
     tenant_finding,
+)
+from pal_audit.checks.remediation import (
+    ANY_SUBSCRIPTION,
+    ELIGIBLE_ROLE,
+    LinkVerb,
+    grant_eligible_role,
+    link_command,
+    link_fix,
 )
 from pal_audit.model import Finding, PartnerPolicy, Severity
 
@@ -19,6 +26,7 @@ META = CheckMeta(
     check_id="tenant_without_credited_link",
     title="No identity earns PAL credit in the tenant",
     severity=Severity.HIGH,
+    scope="tenant",
     description="The tenant expects a link, every identity was audited, and none is linked to the current "
                 "partner ID while holding an active PAL-eligible role (one finding per tenant). Not "
                 "decided while a linked identity's roles or any identity's audit are unknown.",
@@ -72,18 +80,17 @@ def _remediation(audited: list[Evidence], policy: PartnerPolicy) -> str:
     # Prefer the cheapest fix: link an identity that already holds an active eligible role.
     for who in audited:
         if _has_active_eligible(who, policy):
-            verb = "create" if who.link is None else "update"
-            return run_as(who, f"az managementpartner {verb} --partner-id {policy.partner_id}") + \
+            verb: LinkVerb = "create" if who.link is None else "update"
+            return link_fix(who, verb, policy.partner_id) + \
                 f": {who.identity} already holds an active PAL-eligible role."
     linked = next((w for w in audited if w.link is not None and policy.is_ours(w.link.partner_id)), None)
     if linked is not None:
         return (f"Ask the customer to grant {linked.identity} an active PAL-eligible role, e.g. "
-                f"`az role assignment create --assignee {linked.principal_id} --role "
-                '"Support Request Contributor" --scope /subscriptions/<subscription id>`, and link it to '
+                f"{grant_eligible_role(linked.principal_id, ANY_SUBSCRIPTION)}, and link it to "
                 f"{policy.partner_id} if it is linked to a previous ID.")
     return ("Ask the customer to grant one of the partner's identities an active PAL-eligible role (e.g. "
-            '"Support Request Contributor" on the managed subscriptions), then run '
-            f"`az managementpartner create --partner-id {policy.partner_id}` signed in as that identity.")
+            f'"{ELIGIBLE_ROLE}" on the managed subscriptions), then run '
+            f"`{link_command('create', policy.partner_id)}` signed in as that identity.")
 
 
 evaluate = TenantCheck(META, _judge)

@@ -14,18 +14,22 @@ import ssl
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
-from pal_audit.checks import CHECKS_BY_ID, decide
+from pal_audit.checks import audit_error, decide
 from pal_audit.checks.suppressions import apply_suppressions
 from pal_audit.engine.budget import BudgetedRetryPolicy, Deadline
-from pal_audit.engine.collect import ArmSession, Step, collect_identity
+from pal_audit.engine.collect import ArmSession, ClientOptions, Step, collect_identity
 from pal_audit.engine.credentials import ManagedIdentityAssertion, make_credential
 from pal_audit.engine.failures import classify
 from pal_audit.engine.role_definitions import RoleDefinitionCache
 from pal_audit.model import AuditError, ErrorReason, Finding, IdentitySnapshot, TenantSnapshot
-from pal_audit.registry import Registry
+from pal_audit.registry import Registry, TenantConfig
 from pal_audit.registry.clouds import Cloud
+
+if TYPE_CHECKING:
+    import aiohttp
+    from azure.core.pipeline.transport import AioHttpTransport
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +90,7 @@ def failed_tenant_result(registry: Registry, tenant_id: str, reason: ErrorReason
     )
     # Only audit_error can say anything about a tenant with no evidence; calling it alone also keeps
     # this path working when another check is what failed.
-    findings = CHECKS_BY_ID["audit_error"].evaluate(snapshot, registry.partner_policy())
+    findings = audit_error.evaluate(snapshot, registry.partner_policy())
     today = today or datetime.now(UTC).date()
     return TenantResult(snapshot, tuple(apply_suppressions(findings, registry.suppression_rules(), today)))
 
@@ -109,8 +113,9 @@ class Auditor:
         self._units = asyncio.Semaphore(concurrency)
         # Pass a long-lived cache (the Functions app does) so built-ins are fetched once per process.
         self.roles = roles if roles is not None else RoleDefinitionCache()
-        self._session: Any = None
-        self._transport: Any = None
+        # Opened by __aenter__: one aiohttp session (connection pool) for every client and credential.
+        self._session: aiohttp.ClientSession | None = None
+        self._transport: AioHttpTransport | None = None
         self._assertion: ManagedIdentityAssertion | None = None
 
     async def __aenter__(self) -> Auditor:
@@ -132,7 +137,8 @@ class Auditor:
     async def __aexit__(self, *exc: object) -> None:
         if self._assertion is not None:
             await self._assertion.close()
-        await self._session.close()
+        if self._session is not None:
+            await self._session.close()
 
     def _uses_federated(self) -> bool:
         return any(i.auth.method == "federated" for i in self.registry.identities.values())
@@ -186,7 +192,7 @@ class Auditor:
                 yield result
             refill()
 
-    async def _audit_unit(self, tenant: Any, identity_name: str) -> IdentitySnapshot:
+    async def _audit_unit(self, tenant: TenantConfig, identity_name: str) -> IdentitySnapshot:
         async with self._units:
             step, deadline = Step(), Deadline(self.unit_budget_seconds)
             try:
@@ -197,7 +203,7 @@ class Auditor:
                 return IdentitySnapshot(tenant_id=tenant.tenant_id, identity=identity_name,
                                         principal_id=step.principal_id, error=error)
 
-    async def _collect(self, tenant: Any, identity_name: str, step: Step, deadline: Deadline
+    async def _collect(self, tenant: TenantConfig, identity_name: str, step: Step, deadline: Deadline
                        ) -> IdentitySnapshot:
         if self._assertion is not None:
             step.name = "managed identity assertion"
@@ -219,7 +225,7 @@ class Auditor:
         credential = make_credential(
             tenant_id=tenant_id, identity_name=identity_name, identity=identity, cloud=self.cloud,
             env=self._env, transport=self._transport, assertion=self._assertion)
-        return ArmSession(credential, self.cloud, {
-            "transport": self._transport,
-            "retry_policy": BudgetedRetryPolicy(deadline),
-        })
+        options: ClientOptions = {"retry_policy": BudgetedRetryPolicy(deadline)}
+        if self._transport is not None:   # outside `async with`, each client builds its own
+            options["transport"] = self._transport
+        return ArmSession(credential, self.cloud, options)

@@ -8,10 +8,12 @@ cross it ends the unit at once as `throttled`.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from azure.core.exceptions import AzureError
+from azure.core.pipeline import PipelineResponse
 from azure.core.pipeline.policies import AsyncRetryPolicy
+from azure.core.pipeline.transport import AsyncHttpTransport
+from azure.core.rest import AsyncHttpResponse, HttpRequest
 
 
 class ThrottledBeyondBudget(AzureError):
@@ -35,15 +37,15 @@ class Deadline:
         return self._end - time.monotonic()
 
 
-class BudgetedRetryPolicy(AsyncRetryPolicy):
+class BudgetedRetryPolicy(AsyncRetryPolicy[HttpRequest, AsyncHttpResponse]):
     """AsyncRetryPolicy whose Retry-After waits are bounded by a unit deadline."""
 
-    def __init__(self, deadline: Deadline, **kwargs: Any) -> None:
-        kwargs.setdefault("retry_backoff_factor", 0.4)
-        super().__init__(**kwargs)
+    def __init__(self, deadline: Deadline, *, retry_backoff_factor: float = 0.4) -> None:
+        super().__init__(retry_backoff_factor=retry_backoff_factor)
         self._deadline = deadline
 
-    async def _sleep_for_retry(self, response: Any, transport: Any) -> bool:
+    async def _sleep_for_retry(self, response: PipelineResponse[HttpRequest, AsyncHttpResponse],
+                               transport: AsyncHttpTransport[HttpRequest, AsyncHttpResponse]) -> bool:
         retry_after = self.get_retry_after(response)
         if retry_after and retry_after > self._deadline.remaining:
             raise ThrottledBeyondBudget(retry_after, self._deadline.remaining)

@@ -10,35 +10,40 @@ refused at subscription scope; they are audited per visible resource group inste
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterable, Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, TypeVar, cast
 
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 
 from pal_audit.checks.role_rules import PEC_TABLE
+from pal_audit.engine.budget import BudgetedRetryPolicy
 from pal_audit.engine.credentials import token_claims
+from pal_audit.engine.errors import AssignmentsUnreadable, WrongTenant
+from pal_audit.engine.failures import classify
 from pal_audit.engine.role_definitions import RoleDefinitionCache
-from pal_audit.model import IdentitySnapshot, Link, RoleAssignment, RoleDefinition, Unknown
+from pal_audit.model import ErrorReason, IdentitySnapshot, Link, RoleAssignment, RoleDefinition, Unknown
 from pal_audit.registry.clouds import Cloud
 
+if TYPE_CHECKING:  # the SDK modules are imported when a client is first built (cold start stays light)
+    from azure.core.credentials_async import AsyncTokenCredential
+    from azure.mgmt.authorization.aio import AuthorizationManagementClient
+    from azure.mgmt.managementpartner.aio import ACEProvisioningManagementPartnerAPI
+    from azure.mgmt.resource.resources.aio import ResourceManagementClient
+    from azure.mgmt.resource.subscriptions.aio import SubscriptionClient
 
-class WrongTenant(Exception):
-    """The token was issued for another tenant than the one being audited."""
+    from pal_audit.engine.credentials import Transport
 
-    def __init__(self, expected: str, got: str) -> None:
-        super().__init__(f"the token is for tenant {got or '(none)'}, not {expected}")
+_T = TypeVar("_T")
 
 
-class AssignmentsUnreadable(Exception):
-    """The identity sees a subscription but may not read its own role assignments there."""
+class _Closable(Protocol):
+    async def close(self) -> None: ...
 
-    def __init__(self, subscription_id: str) -> None:
-        super().__init__(
-            f"may not read its role assignments in subscription {subscription_id} (no "
-            "Microsoft.Authorization/roleAssignments/read); name a reader identity with "
-            "`assignments_via` in the registry")
+
+_Client = TypeVar("_Client", bound=_Closable)
 
 
 def _subscription_of(scope: str) -> str | None:
@@ -52,6 +57,8 @@ def role_guid(role_definition_id: str) -> str:
 
 
 def _assignment(item: Any) -> RoleAssignment:
+    # `item` is an SDK model read loosely: a role assignment or a PIM eligibility instance, from
+    # operation groups whose api version the multi-api client picks at run time.
     return RoleAssignment(
         assignment_id=item.id,
         scope=item.scope or "",
@@ -63,8 +70,20 @@ def _assignment(item: Any) -> RoleAssignment:
     )
 
 
-async def _collect(pager: Any) -> list[Any]:
+async def _collect(pager: AsyncIterable[_T]) -> list[_T]:
     return [item async for item in pager]
+
+
+class ClientOptions(TypedDict, total=False):
+    """What every SDK client of a unit shares: the run's HTTP transport and the unit's retry policy."""
+
+    transport: Transport
+    retry_policy: BudgetedRetryPolicy
+
+
+class _SdkClientOptions(ClientOptions, total=False):
+    base_url: str
+    credential_scopes: list[str]
 
 
 class ArmSession:
@@ -74,11 +93,12 @@ class ArmSession:
     authorization client) and closed together when the unit ends.
     """
 
-    def __init__(self, credential: Any, cloud: Cloud, client_kwargs: dict[str, Any]) -> None:
+    def __init__(self, credential: AsyncTokenCredential, cloud: Cloud, client_kwargs: ClientOptions) -> None:
         self.credential = credential
         self.cloud = cloud
-        self._kwargs = {"base_url": cloud.arm, "credential_scopes": [cloud.scope], **client_kwargs}
-        self._clients: dict[str, Any] = {}
+        self._kwargs: _SdkClientOptions = {"base_url": cloud.arm, "credential_scopes": [cloud.scope],
+                                           **client_kwargs}
+        self._clients: dict[str, _Closable] = {}
 
     async def close(self) -> None:
         """Close the clients and the credential (the shared transport stays open)."""
@@ -87,26 +107,27 @@ class ArmSession:
         self._clients.clear()
         await self.credential.close()
 
-    def _client(self, key: str, build: Callable[[], Any]) -> Any:
+    def _client(self, key: str, build: Callable[[], _Client]) -> _Client:
         if key not in self._clients:
             self._clients[key] = build()
-        return self._clients[key]
+        # Each key is only ever built by one getter, so the client under it has that getter's type.
+        return cast("_Client", self._clients[key])
 
-    def partners(self) -> Any:
+    def partners(self) -> ACEProvisioningManagementPartnerAPI:
         from azure.mgmt.managementpartner.aio import ACEProvisioningManagementPartnerAPI
 
         return self._client("partner", lambda: ACEProvisioningManagementPartnerAPI(self.credential,
                                                                                    **self._kwargs))
 
-    def subscriptions(self) -> Any:
+    def subscriptions(self) -> SubscriptionClient:
         from azure.mgmt.resource.subscriptions.aio import SubscriptionClient
 
         return self._client("subscriptions", lambda: SubscriptionClient(self.credential, **self._kwargs))
 
-    def authorization(self) -> Any:
+    def authorization(self) -> AuthorizationManagementClient:
         return self._authorization_client("authorization")
 
-    def pim(self) -> Any:
+    def pim(self) -> AuthorizationManagementClient:
         """A client of its own for the PIM lists (api 2020-10-01).
 
         azure-mgmt-authorization keeps one api-version per client, shared by its operation groups,
@@ -115,14 +136,14 @@ class ArmSession:
         """
         return self._authorization_client("pim")
 
-    def _authorization_client(self, key: str) -> Any:
+    def _authorization_client(self, key: str) -> AuthorizationManagementClient:
         from azure.mgmt.authorization.aio import AuthorizationManagementClient
 
         # Scoped operations (list_for_scope, get_by_id) never use the client's subscription id.
         return self._client(key, lambda: AuthorizationManagementClient(
             self.credential, "00000000-0000-0000-0000-000000000000", **self._kwargs))
 
-    def resources(self, subscription_id: str) -> Any:
+    def resources(self, subscription_id: str) -> ResourceManagementClient:
         from azure.mgmt.resource.resources.aio import ResourceManagementClient
 
         return self._client(f"resources/{subscription_id}", lambda: ResourceManagementClient(
@@ -195,7 +216,7 @@ async def list_eligible(session: ArmSession) -> list[RoleAssignment] | Unknown:
         items = await _collect(instances.list_for_scope("/", filter="asTarget()"))
     except HttpResponseError as exc:
         if exc.status_code in (403, 404):  # unknown, not "none" (docs/collection.md)
-            reason = "forbidden" if exc.status_code == 403 else "not_found"
+            reason: ErrorReason = "forbidden" if exc.status_code == 403 else "not_found"
             return Unknown("pim", reason, f"listing PIM eligibility: HTTP {exc.status_code}")
         raise
     return [_assignment(i) for i in items]
@@ -222,8 +243,6 @@ async def list_schedule_ends(session: ArmSession) -> list[ScheduleEnd] | Unknown
     Any failure leaves the end dates unknown rather than failing the unit: the other checks do
     not need them, and unknown is never read as "permanent".
     """
-    from pal_audit.engine.failures import classify  # failures imports this module
-
     instances = session.pim().role_assignment_schedule_instances
     try:
         items = await _collect(instances.list_for_scope("/", filter="asTarget()"))
@@ -268,8 +287,6 @@ async def resolve_roles(session: ArmSession, cache: RoleDefinitionCache, tenant_
     cannot be read (any status, 404 included: it may be transient) is an Unknown, except for roles
     in the PEC table, which the checks classify from the table: such a failure changes nothing.
     """
-    from pal_audit.engine.failures import classify  # failures imports this module
-
     async def fetch(role_id: str) -> RoleDefinition:
         # Read where it was assigned (custom roles are scoped); at the tenant root otherwise.
         where = f"/subscriptions/{seen_in[role_id]}" if seen_in[role_id] else ""
@@ -288,7 +305,7 @@ async def resolve_roles(session: ArmSession, cache: RoleDefinitionCache, tenant_
     unknowns: list[Unknown] = []
     for role_id in sorted(seen_in):
         try:
-            roles[role_id] = await cache.get(tenant_id, role_id, lambda rid=role_id: fetch(rid))
+            roles[role_id] = await cache.get(tenant_id, role_id, partial(fetch, role_id))
         except AzureError as exc:
             if role_id in PEC_TABLE:
                 continue

@@ -11,12 +11,19 @@ import base64
 import json
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from azure.core.credentials import AccessToken
-from azure.core.pipeline.transport import AsyncHttpTransport
 
 from pal_audit.registry.clouds import KNOWN_CLOUDS, Cloud
+from pal_audit.registry.schema import IdentityConfig
+
+if TYPE_CHECKING:
+    from azure.core.credentials_async import AsyncTokenCredential
+    from azure.core.pipeline.transport import AsyncHttpResponse, AsyncHttpTransport, HttpRequest
+
+    # The one HTTP transport of an audit run (an AioHttpTransport), shared by clients and credentials.
+    Transport = AsyncHttpTransport[HttpRequest, AsyncHttpResponse]
 
 # The audience Entra ID expects for federated (workload identity) assertions.
 FEDERATED_ASSERTION_SCOPE = "api://AzureADTokenExchange/.default"
@@ -33,11 +40,11 @@ class ManagedIdentityAssertion:
     fetched asynchronously ahead of use (`refresh`) and handed out from memory.
     """
 
-    def __init__(self, client_id: str | None, *, transport: AsyncHttpTransport | None = None) -> None:
+    def __init__(self, client_id: str | None, *, transport: Transport | None = None) -> None:
         from azure.identity.aio import ManagedIdentityCredential
 
-        kwargs: dict[str, Any] = {"transport": transport} if transport is not None else {}
-        self._credential = ManagedIdentityCredential(client_id=client_id, **kwargs)
+        self._credential = (ManagedIdentityCredential(client_id=client_id) if transport is None
+                            else ManagedIdentityCredential(client_id=client_id, transport=transport))
         self._token: AccessToken | None = None
         self._lock = asyncio.Lock()
 
@@ -55,52 +62,67 @@ class ManagedIdentityAssertion:
         await self._credential.close()
 
 
+class _CredentialOptions(TypedDict, total=False):
+    """The keyword arguments every azure-identity credential built here shares."""
+
+    authority: str
+    disable_instance_discovery: bool
+    transport: Transport
+
+
 def make_credential(
     *,
     tenant_id: str,
     identity_name: str,
-    identity: Any,
+    identity: IdentityConfig,
     cloud: Cloud,
     env: Mapping[str, str],
-    transport: AsyncHttpTransport | None = None,
+    transport: Transport | None = None,
     assertion: ManagedIdentityAssertion | None = None,
-) -> Any:
+) -> AsyncTokenCredential:
     """Build the async credential for `identity` (a registry identity entry) in `tenant_id`."""
     from azure.identity import aio
 
     auth = identity.auth
-    method = auth.method
-    common: dict[str, Any] = {"authority": cloud.authority}
+    common: _CredentialOptions = {"authority": cloud.authority}
     if cloud.name not in KNOWN_CLOUDS:
         # MSAL would otherwise ask login.microsoftonline.com to validate an unknown authority.
         common["disable_instance_discovery"] = True
     if transport is not None:
         common["transport"] = transport
     where = f"identities.{identity_name}.auth"
-    if method == "client_secret":
+    if auth.method == "client_secret":
         secret = env.get(auth.secret_env)
         if not secret:
             raise CredentialConfigError(
                 f"{where}.secret_env: environment variable {auth.secret_env} is not set")
-        return aio.ClientSecretCredential(tenant_id, identity.client_id, secret, **common)
-    if method == "certificate":
+        return aio.ClientSecretCredential(tenant_id, _client_id(identity, identity_name), secret, **common)
+    if auth.method == "certificate":
         pem = env.get(auth.certificate_env)
         if not pem:
             raise CredentialConfigError(
                 f"{where}.certificate_env: environment variable {auth.certificate_env} is not set")
         password_env = getattr(auth, "password_env", None)
         password = env.get(password_env) if password_env else None
-        return aio.CertificateCredential(tenant_id, identity.client_id, certificate_data=pem.encode(),
-                                         password=password, **common)
-    if method == "federated":
+        return aio.CertificateCredential(tenant_id, _client_id(identity, identity_name),
+                                         certificate_data=pem.encode(), password=password, **common)
+    if auth.method == "federated":
         if assertion is None:
             raise CredentialConfigError(
                 f"{where}.method: federated needs the app's managed identity "
                 "(setting PAL_AUDIT_MANAGED_IDENTITY_CLIENT_ID, or IDENTITY_ENDPOINT on the host)")
-        return aio.ClientAssertionCredential(tenant_id, identity.client_id, assertion, **common)
-    if method == "azure_cli":
+        return aio.ClientAssertionCredential(tenant_id, _client_id(identity, identity_name), assertion,
+                                             **common)
+    if auth.method == "azure_cli":
         return aio.AzureCliCredential(tenant_id=tenant_id)
-    raise CredentialConfigError(f"{where}.method: unsupported auth method {method!r}")
+    raise CredentialConfigError(f"{where}.method: unsupported auth method {auth.method!r}")
+
+
+def _client_id(identity: IdentityConfig, identity_name: str) -> str:
+    # The registry requires it for service principals (pass 3); this keeps a hand-built entry honest.
+    if identity.client_id is None:
+        raise CredentialConfigError(f"identities.{identity_name}.client_id: required to sign in as an app")
+    return identity.client_id
 
 
 def token_claims(token: str) -> dict[str, Any]:

@@ -18,8 +18,8 @@ from azure.core.exceptions import (
 )
 
 from pal_audit.engine.budget import ThrottledBeyondBudget
-from pal_audit.engine.collect import AssignmentsUnreadable, WrongTenant
 from pal_audit.engine.credentials import CredentialConfigError
+from pal_audit.engine.errors import AssignmentsUnreadable, WrongTenant
 from pal_audit.model import AuditError
 
 _AADSTS = re.compile(r"AADSTS\d+:[^\r\n.]*\.?")

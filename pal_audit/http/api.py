@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from pal_audit.model import CHECK_IDS, Severity, Status
+from pal_audit.checks import CHECK_IDS
+from pal_audit.model import Severity, Status
 from pal_audit.registry.documents import MAX_INT_DIGITS, DocumentError, NumberTooLong, parse_json
 
 if TYPE_CHECKING:

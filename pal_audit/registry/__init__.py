@@ -18,7 +18,6 @@ from pal_audit.registry.fields import EnvName, Guid, IdentityName, IsoDate, Part
 from pal_audit.registry.loading import load_registry, parse_registry
 from pal_audit.registry.schema import (
     AUTH_METHODS,
-    TENANT_LEVEL_CHECKS,
     AuthConfig,
     AzureCliAuth,
     CertificateAuth,
@@ -36,7 +35,6 @@ from pal_audit.registry.schema import (
 
 __all__ = [
     "AUTH_METHODS",
-    "TENANT_LEVEL_CHECKS",
     "AuthConfig",
     "AzureCliAuth",
     "CertificateAuth",

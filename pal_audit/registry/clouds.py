@@ -11,7 +11,6 @@ import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from pal_audit.registry.documents import DocumentError, parse_document, read_text
@@ -61,7 +60,7 @@ CUSTOM_NAME = "custom"    # never one of KNOWN_CLOUDS: credentials turn off inst
 _REQUIRED_KEYS = ("arm", "authority", "audience")
 
 
-def _https_url(value: Any, *, host_only: bool) -> tuple[str | None, str | None]:
+def _https_url(value: object, *, host_only: bool) -> tuple[str | None, str | None]:
     """(normalised URL, problem). Azure SDKs refuse non-https authorities and bearer tokens over http."""
     if not isinstance(value, str) or not value.strip():
         return None, "must be an https URL"
@@ -95,7 +94,8 @@ def ca_bundle_problem(path: Path) -> str | None:
     return None
 
 
-def _check_custom(value: Mapping[Any, Any], base_dir: Path) -> tuple[Cloud | None, list[tuple[str, str]]]:
+def _check_custom(value: Mapping[object, object], base_dir: Path
+                  ) -> tuple[Cloud | None, list[tuple[str, str]]]:
     problems: list[tuple[str, str]] = []
     for key in value:
         if key not in _CUSTOM_KEYS:
@@ -129,7 +129,7 @@ def _check_custom(value: Mapping[Any, Any], base_dir: Path) -> tuple[Cloud | Non
     return Cloud(CUSTOM_NAME, arm, authority, audience + "/", ca_bundle), []
 
 
-def _resolve(value: Any, base_dir: Path) -> Cloud:
+def _resolve(value: object, base_dir: Path) -> Cloud:
     """Like resolve_cloud, but problems carry paths relative to the value ("" = the value itself)."""
     if isinstance(value, str):
         for name, cloud in KNOWN_CLOUDS.items():
@@ -142,14 +142,14 @@ def _resolve(value: Any, base_dir: Path) -> Cloud:
                                "arm, authority, audience and optionally ca_bundle)")])
     if not isinstance(value, Mapping):
         raise CloudError([("", "must be a cloud name or a mapping with arm, authority and audience")])
-    cloud, problems = _check_custom(value, base_dir)
+    custom, problems = _check_custom(value, base_dir)
     if problems:
         raise CloudError(problems)
-    assert cloud is not None
-    return cloud
+    assert custom is not None
+    return custom
 
 
-def resolve_cloud(value: str | Mapping[str, Any], *, base_dir: Path, where: str) -> Cloud:
+def resolve_cloud(value: str | Mapping[str, object], *, base_dir: Path, where: str) -> Cloud:
     """A known cloud name (case-insensitive) or a custom mapping -> Cloud.
 
     `where` is the value's path (e.g. "cloud"); problems below it read "cloud.ca_bundle". A relative

@@ -13,6 +13,8 @@ import json
 import os
 import re
 import stat
+from collections.abc import Hashable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -138,19 +140,22 @@ class StrictLoader(yaml.SafeLoader):
 
     _depth = 0
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark
+                # The PyYAML stubs leave Parser.peek_event unannotated; it returns the next Event.
+                event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]
+                # SafeLoader is the pure-Python parser: its marks are yaml.error.Mark, never libyaml's.
+                mark = event.start_mark if isinstance(event.start_mark, yaml.error.Mark) else None
                 raise yaml.composer.ComposerError(
                     None, None, f"nested more than {MAX_DEPTH} levels deep", mark)
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, int] = {}
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        seen: dict[object, int] = {}
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue
@@ -164,13 +169,13 @@ class StrictLoader(yaml.SafeLoader):
                 pass   # unhashable key: SafeConstructor reports it
         return super().construct_mapping(node, deep=deep)
 
-    def construct_bounded_int(self, node: yaml.ScalarNode) -> Any:
+    def construct_bounded_int(self, node: yaml.ScalarNode) -> int:
         if len(str(node.value)) > MAX_INT_DIGITS:
             raise yaml.constructor.ConstructorError(
                 None, None, f"a number with more than {MAX_INT_DIGITS} digits", node.start_mark)
         return self.construct_yaml_int(node)
 
-    def construct_strict_timestamp(self, node: yaml.ScalarNode) -> Any:
+    def construct_strict_timestamp(self, node: yaml.ScalarNode) -> date | str:
         # 2099-3-1 or 2026-13-01 stay strings, and then fail as "expected a date YYYY-MM-DD".
         value = str(node.value)
         if len(value) > 10 and value[:10].count("-") == 2:
@@ -196,10 +201,10 @@ StrictLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
-def _expanded_size(node: Any) -> int:
+def _expanded_size(node: yaml.Node) -> int:
     """How many values the node tree holds once aliases are expanded (shared nodes counted per use)."""
     sizes: dict[int, int] = {}
-    stack: list[tuple[Any, bool]] = [(node, False)]
+    stack: list[tuple[yaml.Node, bool]] = [(node, False)]
     while stack:
         current, children_done = stack.pop()
         if id(current) in sizes:
@@ -207,8 +212,8 @@ def _expanded_size(node: Any) -> int:
         if isinstance(current, yaml.ScalarNode):
             sizes[id(current)] = 1
             continue
-        children = ([c for pair in current.value for c in pair] if isinstance(current, yaml.MappingNode)
-                    else list(current.value))
+        children: list[yaml.Node] = ([c for pair in current.value for c in pair]
+                                     if isinstance(current, yaml.MappingNode) else list(current.value))
         if children_done:
             sizes[id(current)] = min(MAX_NODES + 1, 1 + sum(sizes[id(c)] for c in children))
         else:
@@ -217,8 +222,9 @@ def _expanded_size(node: Any) -> int:
     return sizes[id(node)]
 
 
-def parse_yaml(text: str) -> tuple[Any, Any]:
-    """(data, node tree or None) of one YAML document; DocumentError with the line otherwise."""
+def parse_yaml(text: str) -> tuple[object, yaml.Node | None]:
+    """(data, node tree or None) of one YAML document, the data as untyped as the file; DocumentError
+    with the line otherwise."""
     loader = StrictLoader(text)
     try:
         node = loader.get_single_node()
@@ -238,7 +244,7 @@ def parse_yaml(text: str) -> tuple[Any, Any]:
         loader.dispose()
 
 
-def parse_document(text: str, *, json_syntax: bool) -> tuple[Any, Any]:
+def parse_document(text: str, *, json_syntax: bool) -> tuple[object, yaml.Node | None]:
     """(data, YAML node tree or None): JSON when `json_syntax` (its node tree, when YAML can read
     it, gives line numbers), else YAML."""
     if not json_syntax:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 import yaml
 
@@ -38,7 +37,7 @@ def dotted_path(loc: Loc) -> str:
     return out
 
 
-def line_of(node: Any, loc: Loc) -> int | None:
+def line_of(node: yaml.Node | None, loc: Loc) -> int | None:
     """1-based line of the deepest node of `loc` present in the YAML node tree."""
     if node is None:
         return None
@@ -58,7 +57,7 @@ def line_of(node: Any, loc: Loc) -> int | None:
     return line
 
 
-def format_problem(source: str, loc: Loc, problem: str, node: Any) -> str:
+def format_problem(source: str, loc: Loc, problem: str, node: yaml.Node | None) -> str:
     line = line_of(node, loc)
     suffix = f" (line {line})" if line is not None else ""
     return f"{source}: {dotted_path(loc)}: {problem}{suffix}" if loc else f"{source}: {problem}{suffix}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
 from pydantic_core import PydanticCustomError
@@ -16,14 +16,14 @@ _PARTNER_ID = re.compile(r"^[0-9]{4,10}$")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
-def _guid(value: Any) -> str:
+def _guid(value: object) -> str:
     if not isinstance(value, str) or not _GUID.fullmatch(value.strip()):
         raise PydanticCustomError("guid", "not a GUID (expected 8-4-4-4-12 hex digits, "
                                   "e.g. 22222222-2222-2222-2222-222222222222)")
     return value.strip().lower()   # ARM returns lower case; compare and store one form
 
 
-def _no_number(value: Any) -> Any:
+def _no_number(value: object) -> object:
     # YAML reads unquoted 0123456 as a number and drops the leading zero: insist on quotes.
     if isinstance(value, int | float) and not isinstance(value, bool):
         raise PydanticCustomError("quoted", 'must be a quoted string, e.g. "1234567" (YAML reads unquoted '
@@ -45,7 +45,7 @@ def _env_name(value: str) -> str:
     return value
 
 
-def _iso_date(value: Any) -> Any:
+def _iso_date(value: object) -> date:
     if isinstance(value, datetime):
         raise PydanticCustomError("date", "expected a date YYYY-MM-DD, not a date and time")
     if isinstance(value, date):

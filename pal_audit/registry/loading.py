@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
+import yaml
 from pydantic import ValidationError
 
 from pal_audit.registry.clouds import KNOWN_CLOUDS, CloudError, resolve_cloud
@@ -20,7 +20,7 @@ _OPTIONAL_SECTIONS = ("cloud", "policy", "suppressions")
 MAX_PROBLEMS = 50       # problems listed per registry
 
 
-def _build(data: Any, *, source: str, base_dir: Path, node: Any,
+def _build(data: object, *, source: str, base_dir: Path, node: yaml.Node | None,
            env: Mapping[str, str] | None, check_secrets: bool) -> Registry:
     def fail(problems: list[tuple[Loc, str]]) -> RegistryError:
         # A broken 5,000-tenant registry must not print 5,000 lines: the first ones show the pattern.
@@ -37,15 +37,15 @@ def _build(data: Any, *, source: str, base_dir: Path, node: Any,
                          f"not a {type(data).__name__}")])
 
     # An optional section left empty (`suppressions:` with every entry commented out) reads as null.
-    data = {k: v for k, v in data.items() if not (v is None and k in _OPTIONAL_SECTIONS)}
+    doc = {k: v for k, v in data.items() if not (v is None and k in _OPTIONAL_SECTIONS)}
     problems: list[tuple[Loc, str]] = []
     cloud = KNOWN_CLOUDS["AzureCloud"]
     try:
-        cloud = resolve_cloud(data.get("cloud", "AzureCloud"), base_dir=base_dir, where="cloud")
+        cloud = resolve_cloud(doc.get("cloud", "AzureCloud"), base_dir=base_dir, where="cloud")
     except CloudError as exc:
         problems += [(tuple(where.split(".")), msg) for where, msg in exc.problems]
     try:
-        reg = Registry.model_validate({**data, "cloud": cloud})
+        reg = Registry.model_validate({**doc, "cloud": cloud})
     except ValidationError as exc:
         problems += [shape_problem(e) for e in exc.errors()]
     if problems:
@@ -59,7 +59,7 @@ def _build(data: Any, *, source: str, base_dir: Path, node: Any,
     return reg
 
 
-def parse_registry(data: Any, *, source: str = "<registry>", env: Mapping[str, str] | None = None,
+def parse_registry(data: object, *, source: str = "<registry>", env: Mapping[str, str] | None = None,
                    check_secrets: bool = True, base_dir: Path | None = None) -> Registry:
     """Validate an already parsed registry (a JSON body, a test's dict). Raises RegistryError."""
     return _build(data, source=source, base_dir=base_dir or Path.cwd(), node=None,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from typing import Any
 
+from pal_audit.checks import TENANT_LEVEL_CHECKS
 from pal_audit.registry.errors import Loc
-from pal_audit.registry.schema import TENANT_LEVEL_CHECKS, Registry, used_identities
+from pal_audit.registry.schema import AuthConfig, Registry, used_identities
 
 MAX_HINTS = 20          # "did you mean" suggestions computed per registry
 MAX_LISTED = 10         # names listed in one message
@@ -84,7 +84,7 @@ def cross_problems(reg: Registry, env: Mapping[str, str], check_secrets: bool) -
     return problems
 
 
-def _missing_env(name: str, auth: Any, env: Mapping[str, str]) -> list[tuple[Loc, str]]:
+def _missing_env(name: str, auth: AuthConfig, env: Mapping[str, str]) -> list[tuple[Loc, str]]:
     """Names (never values) of secret environment variables that are unset or empty."""
     out: list[tuple[Loc, str]] = []
     for key in ("secret_env", "certificate_env", "password_env"):

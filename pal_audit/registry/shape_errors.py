@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any
 
 from pydantic import BaseModel
+from pydantic_core import ErrorDetails
 
 from pal_audit.registry.errors import Loc
 from pal_audit.registry.schema import (
@@ -46,7 +46,7 @@ _PLAIN = {
 def _allowed_keys(loc: Loc) -> list[str]:
     shape = tuple("#" if isinstance(p, int) else ("*" if i == 1 and loc[0] == "identities" else p)
                   for i, p in enumerate(loc))
-    cls = _SHAPES.get(shape)  # type: ignore[arg-type]
+    cls = _SHAPES.get(shape)
     return list(cls.model_fields) if cls else []
 
 
@@ -57,7 +57,7 @@ def _unknown_key(loc: Loc, key: str) -> str:
     return f"unknown key {key!r}{did_you_mean} (allowed: {', '.join(allowed)})"
 
 
-def shape_problem(err: Any) -> tuple[Loc, str]:
+def shape_problem(err: ErrorDetails) -> tuple[Loc, str]:
     """(path in the file, problem) for one entry of ValidationError.errors()."""
     loc: Loc = tuple(err["loc"])
     kind, ctx = err["type"], err.get("ctx") or {}

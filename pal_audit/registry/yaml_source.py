@@ -4,13 +4,14 @@ line numbers. The limits and the strict parsing live in pal_audit.registry.docum
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+
+import yaml
 
 from pal_audit.registry.documents import DocumentError, parse_document, read_text
 from pal_audit.registry.errors import RegistryError
 
 
-def read_document(path: Path, source: str) -> tuple[Any, Any]:
+def read_document(path: Path, source: str) -> tuple[object, yaml.Node | None]:
     """(data, node tree or None); raises RegistryError for an unreadable or unparseable file."""
     try:
         text = read_text(path, what="registry file")

@@ -11,10 +11,9 @@ from pathlib import Path
 
 from armsim.builtin_roles import BUILTIN_BY_ID
 from armsim.estate import load_estate
-from pal_audit.checks import run_checks
+from pal_audit.checks import CHECK_IDS, run_checks
 from pal_audit.checks.suppressions import apply_suppressions
 from pal_audit.model import (
-    CHECK_IDS,
     AuditError,
     IdentitySnapshot,
     Link,

@@ -20,7 +20,7 @@ from snapshots import (
     tenant,
 )
 
-from pal_audit.checks import ALL_CHECKS, CHECKS_BY_ID, decide
+from pal_audit.checks import CHECKS, CHECKS_BY_ID, decide
 from pal_audit.checks.base import CheckMeta, Evidence, IdentityCheck, UndeclaredInput
 from pal_audit.model import INPUTS, IdentitySnapshot, Severity, Unknown
 
@@ -34,13 +34,14 @@ def checks(t, *ids: str) -> tuple[list[str], set[str]]:
 
 
 def test_every_check_declares_its_inputs():
-    for module in ALL_CHECKS:
-        assert isinstance(module.META.needs, frozenset), module.META.check_id
-        assert module.META.needs <= set(INPUTS), module.META.check_id
+    for check in CHECKS:
+        assert isinstance(check.meta.needs, frozenset), check.meta.check_id
+        assert check.meta.needs <= set(INPUTS), check.meta.check_id
 
 
 def test_reading_an_undeclared_input_is_a_programming_error():
-    meta = CheckMeta("link_missing", "t", Severity.LOW, "d", "r", needs=frozenset({"link"}))
+    meta = CheckMeta("link_missing", "t", Severity.LOW, scope="identity", description="d", remediation="r",
+                     needs=frozenset({"link"}))
     sneaky = IdentityCheck(meta, lambda who, t, p: list(who.active))
     with pytest.raises(UndeclaredInput, match="'active'"):
         sneaky.decide(tenant(ident(active=[assign(SRC)])), POLICY)
@@ -108,4 +109,4 @@ def test_pim_unknown_alone_is_a_partial_detail_not_an_audit_error():
                            roles={SRC.role_id: SRC}, eligible=None,
                            unknowns=(Unknown("pim", "forbidden", "HTTP 403 AuthorizationFailed"),))
     assert who.partial and "pim unknown (forbidden" in who.partial_detail()
-    assert CHECKS_BY_ID["audit_error"].evaluate(tenant(who), POLICY) == []
+    assert CHECKS_BY_ID["audit_error"](tenant(who), POLICY) == []

@@ -1,15 +1,29 @@
+import re
+from pathlib import Path
+
 from snapshots import OWNER, POLICY, SRC, assign, failed, ident, link, tenant
 
-from pal_audit.checks import ALL_CHECKS, CHECKS_BY_ID, run_checks
-from pal_audit.model import CHECK_IDS
+from pal_audit.checks import CHECK_IDS, CHECKS, CHECKS_BY_ID, TENANT_LEVEL_CHECKS, run_checks
+
+CHECKS_MD = Path(__file__).resolve().parents[2] / "docs" / "checks.md"
+# A row of the summary table: | [`link_missing`](#link_missing) | high | identity | ... |
+_ROW = re.compile(r"^\| \[`(?P<id>[a-z_]+)`\]\(#[a-z_]+\) \| (?P<severity>\w+) \| (?P<scope>[^|]+) \|", re.M)
 
 
-def test_every_check_id_has_one_module_with_metadata():
-    assert tuple(m.META.check_id for m in ALL_CHECKS) == CHECK_IDS
-    assert set(CHECKS_BY_ID) == set(CHECK_IDS)
-    for module in ALL_CHECKS:
-        assert module.__name__.endswith(module.META.check_id)
-        assert module.META.title and module.META.description and module.META.remediation
+def test_check_ids_severities_and_scopes_are_the_documented_contract():
+    documented = [m.groupdict() for m in _ROW.finditer(CHECKS_MD.read_text())]
+    assert tuple(row["id"] for row in documented) == CHECK_IDS   # the contract order
+    for row in documented:
+        meta = CHECKS_BY_ID[row["id"]].meta
+        assert row["severity"] == meta.severity.value, row["id"]
+        assert row["scope"].startswith(meta.scope), row["id"]
+
+
+def test_everything_about_the_checks_derives_from_their_modules():
+    assert tuple(c.meta.check_id for c in CHECKS) == CHECK_IDS
+    assert list(CHECKS_BY_ID) == list(CHECK_IDS)
+    assert {c.meta.check_id for c in CHECKS if c.meta.scope == "tenant"} == TENANT_LEVEL_CHECKS
+    assert {"customer_approval_missing", "tenant_without_credited_link"} == TENANT_LEVEL_CHECKS
 
 
 def test_healthy_tenant_has_no_findings():

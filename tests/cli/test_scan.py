@@ -13,9 +13,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from pal_audit.checks import CHECK_IDS
 from pal_audit.cli.demo import EXAMPLES, demo_secrets
 from pal_audit.cli.main import app
-from pal_audit.model import CHECK_IDS
 
 NAMES = {"healthy": ["Fabrikam Retail", "Woodgrove Bank"], "adatum": ["Adatum Health"]}
 

@@ -8,7 +8,8 @@ import json
 import pytest
 from azure.core.credentials import AccessToken
 
-from pal_audit.engine.collect import ArmSession, WrongTenant, role_guid, sign_in
+from pal_audit.engine.collect import ArmSession, role_guid, sign_in
+from pal_audit.engine.errors import WrongTenant
 from pal_audit.engine.failures import classify
 from pal_audit.registry.clouds import KNOWN_CLOUDS
 
