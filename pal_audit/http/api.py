@@ -62,6 +62,7 @@ class Response:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    html: str | None = None         # an HTML page (the dashboard) instead of the JSON body
 
     def json(self) -> str:
         return json.dumps(self.body, separators=(",", ":"), default=str)
@@ -238,6 +239,22 @@ async def get_health(req: Request, open_ctx: ContextFactory) -> Response:
     async with open_ctx() as ctx:
         healthy, body = await health(ctx.store, ctx.settings.stale_after_hours)
     return Response(200 if healthy else 503, body)
+
+
+async def get_dashboard(req: Request, open_ctx: ContextFactory) -> Response:
+    """The coverage dashboard (docs/dashboard.md): one self-contained HTML page, CSP in the header."""
+    from pal_audit.dashboard import build, from_store, render
+
+    unknown = sorted(k for k in req.params if k != "code")
+    if unknown:
+        raise ApiError(400, "invalid_parameter", f"unknown query parameter(s) {_show(unknown)}; "
+                       "the dashboard takes none (its filters run in the page)")
+    async with open_ctx() as ctx:
+        inputs = await from_store(ctx.store, ctx.registry())
+    page = render(build(inputs))
+    return Response(200, {}, {"Content-Security-Policy": page.csp + "; frame-ancestors 'none'",
+                              "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+                              "Referrer-Policy": "no-referrer"}, html=page.html)
 
 
 Handler = Callable[[Request, ContextFactory], Awaitable[Response]]
