@@ -223,3 +223,14 @@ def test_report_refuses_bad_input_naming_the_option_or_key(tmp_path, args, messa
                                 env={"PAL_AUDIT_REGISTRY": ""})
     assert result.exit_code == 2, result.output
     assert message.format(**fill) in result.output and "Traceback" not in result.output
+
+
+def test_report_from_unreachable_storage_is_exit_2_naming_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("AzureWebJobsStorage", (
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=" + "A" * 86 + "==;"
+        "TableEndpoint=http://127.0.0.1:9/devstoreaccount1;QueueEndpoint=http://127.0.0.1:9/devstoreaccount1;"))
+    result = CliRunner().invoke(app, ["report", "--registry", str(EXAMPLES / "registry.yaml"),
+                                      "--html", str(tmp_path / "p.html")])
+    assert result.exit_code == 2, result.output
+    assert "--store tables: Table storage failed" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "p.html").exists()
