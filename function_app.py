@@ -69,6 +69,9 @@ async def _http(handler_name: str, req: func.HttpRequest) -> func.HttpResponse:
     request = http_api.Request(method=req.method, url=req.url, params=dict(req.params),
                                route_params=dict(req.route_params), body=req.get_body() or b"")
     resp = await http_api.guarded(http_api.HANDLERS[handler_name], request, APP.open)
+    if resp.html is not None:
+        return func.HttpResponse(resp.html, status_code=resp.status, headers=resp.headers,
+                                 mimetype="text/html", charset="utf-8")
     return func.HttpResponse(resp.json(), status_code=resp.status, headers=resp.headers,
                              mimetype="application/json", charset="utf-8")
 
@@ -86,6 +89,11 @@ async def get_scan(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="findings", methods=["GET"])
 async def get_findings(req: func.HttpRequest) -> func.HttpResponse:
     return await _http("get_findings", req)
+
+
+@app.route(route="dashboard", methods=["GET"])
+async def get_dashboard(req: func.HttpRequest) -> func.HttpResponse:
+    return await _http("get_dashboard", req)
 
 
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

@@ -11,8 +11,17 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.txt -n
   .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt -e '.[dev]'
   touch "$stamp"
 fi
-if [ ! -x node_modules/.bin/azurite ]; then
+if [ ! -x node_modules/.bin/azurite ] || [ ! -f node_modules/axe-core/axe.min.js ]; then
   npm install --no-audit --no-fund --loglevel=error >/dev/null
+fi
+# The dashboard's browser tests use Debian's chromium and its chromedriver (a browser download
+# from the web cannot work offline); installed when missing, which needs root.
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  if [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null
+  else
+    echo "setup: /usr/bin/chromium is missing; run: sudo apt-get install chromium chromium-driver" >&2
+  fi
 fi
 # checkov (and pycep) in a venv of their own: it would drag ~90 packages into the app's venv.
 bash scripts/setup-infra-tools.sh

@@ -44,11 +44,25 @@ def demo_runs(console: Console, registry_path: Path, cloud_file: Path, work: Pat
         _link(registry, cloud_file, FIX_TENANT, FIX_IDENTITY)
         second = asyncio.run(_run(registry, cloud_file, alerts_dir))
         _summarise(console, second, alerts_dir)
+        dashboard = asyncio.run(_write_dashboard(registry, work / "dashboard.html"))
     console.print("\nThe findings were kept in the tables PalFindings, PalRuns and PalTenantStatus (on "
                   "Azurite, stopped now); the Functions app serves them at GET /api/findings.")
     console.print(f"Alerts as Teams would receive them: {alerts_dir}/*.card.json (Adaptive Cards), "
                   "mails: *.eml")
+    console.print(f"Coverage dashboard after run 2 (open it in a browser): {dashboard}")
     return 0
+
+
+async def _write_dashboard(registry: Registry, path: Path) -> Path:
+    """The page `pal-audit report --html` writes, from the tables both runs filled."""
+    from pal_audit.dashboard import build, from_store, render
+    from pal_audit.settings import load_settings
+    from pal_audit.store import Store
+
+    async with Store.from_connection_string(load_settings().storage_connection or "") as store:
+        inputs = await from_store(store, registry)
+    path.write_text(render(build(inputs)).html, encoding="utf-8")
+    return path.resolve()
 
 
 @dataclass(frozen=True)

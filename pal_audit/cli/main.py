@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from pal_audit.cli.report import ScanReport, render_table, to_csv, to_json
+from pal_audit.cli.report_command import report as report_command
 from pal_audit.cli.scan import run_scan
 from pal_audit.engine.auditor import DEFAULT_CONCURRENCY
 from pal_audit.model import Severity
@@ -263,6 +264,9 @@ def demo(
     from pal_audit.cli.demo import run_demo
 
     raise typer.Exit(run_demo(workdir))
+
+
+app.command(name="report")(report_command)     # the dashboard and evidence pack (report_command.py)
 
 
 def main() -> None:

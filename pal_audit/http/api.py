@@ -66,6 +66,7 @@ class Response:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    html: str | None = None         # an HTML page (the dashboard) instead of the JSON body
 
     def json(self) -> str:
         return json.dumps(self.body, separators=(",", ":"), default=str)
@@ -246,9 +247,26 @@ async def get_health(req: Request, open_ctx: ContextFactory) -> Response:
     return Response(200 if healthy else 503, body)
 
 
+async def get_dashboard(req: Request, open_ctx: ContextFactory) -> Response:
+    """The coverage dashboard (docs/dashboard.md): one self-contained HTML page, CSP in the header."""
+    from pal_audit.dashboard import build, from_store, render
+
+    unknown = sorted(k for k in req.params if k != "code")
+    if unknown:
+        raise ApiError(400, "invalid_parameter", f"unknown query parameter(s) {_show(unknown)}; "
+                       "the dashboard takes none (its filters run in the page)")
+    async with open_ctx() as ctx:
+        inputs = await from_store(ctx.store, ctx.registry())
+    page = render(build(inputs))
+    return Response(200, {}, {"Content-Security-Policy": page.csp + "; frame-ancestors 'none'",
+                              "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+                              "Referrer-Policy": "no-referrer"}, html=page.html)
+
+
 Handler = Callable[[Request, ContextFactory], Awaitable[Response]]
 # The routes by handler name (function_app.py looks its handler up here, not with getattr).
-HANDLERS: dict[str, Handler] = {h.__name__: h for h in (post_scans, get_scan, get_findings, get_health)}
+HANDLERS: dict[str, Handler] = {h.__name__: h for h in (post_scans, get_scan, get_findings, get_health,
+                                                                 get_dashboard)}
 
 
 async def guarded(handler: Handler, req: Request, open_ctx: ContextFactory) -> Response:

@@ -1,0 +1,273 @@
+"""The dashboard's view model: what the page shows, computed from `Inputs` (pure, no I/O).
+
+Credit is derived from what the audit stored, since the tables keep findings, not the links
+themselves: an identity earns credit when its last audit succeeded and none of the checks that
+deny credit is open for it; a customer is credited when its last audit succeeded, its
+`tenant_without_credited_link` finding is not open and at least one identity earns credit.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from pal_audit.dashboard.inputs import FindingInput, Inputs, RunInput, TenantInput
+
+SEVERITIES = ("high", "medium", "low")
+# Open on an identity, each of these means it earns no credit today (docs/checks.md).
+IDENTITY_NO_CREDIT = frozenset({
+    "link_missing", "link_foreign_partner", "link_previous_partner_id", "link_without_access",
+    "link_without_eligible_role", "eligible_role_only_via_pim", "audit_error",
+})
+TENANT_NO_CREDIT = "tenant_without_credited_link"
+TREND_RUNS = 30
+CREDITED, NOT_CREDITED, UNKNOWN, EXCLUDED = "credited", "not credited", "unknown", "excluded"
+
+
+@dataclass(frozen=True)
+class Headline:
+    expected: int                       # customers that should earn credit (expect_link)
+    credited: int
+    not_credited: int
+    unknown: int                        # never audited, or the last audit failed
+    excluded: int
+    identities_linked: int
+    identities_total: int
+    open_by_severity: dict[str, int]
+    last_success: datetime | None
+    last_success_age: str
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    run_id: str
+    at: datetime
+    credited: int
+    open_by_severity: dict[str, int]
+
+
+@dataclass(frozen=True)
+class CustomerRow:
+    tenant_id: str
+    name: str
+    credit: str
+    via: tuple[str, ...]                # identities earning credit
+    open_by_severity: dict[str, int]
+    checks: tuple[tuple[str, str], ...]  # open check ids, each with its worst finding (a link target)
+    last_audited: datetime | None
+    last_error: str
+
+    @property
+    def open_total(self) -> int:
+        return sum(self.open_by_severity.values())
+
+
+@dataclass(frozen=True)
+class FindingRow:
+    finding_id: str
+    check_id: str
+    severity: str
+    tenant_id: str
+    customer: str
+    identity: str
+    title: str
+    detail: str
+    remediation: str
+    first_seen: datetime | None
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    transition: str
+    check_id: str
+    severity: str
+    customer: str
+    identity: str
+    title: str
+
+
+@dataclass(frozen=True)
+class EvidenceRow:
+    customer: str
+    tenant_id: str
+    identity: str
+    object_id: str
+    partner_id: str
+    role: str
+    scope: str
+    first_verified: datetime | None
+    last_verified: datetime | None
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    generated_at: datetime
+    source: str
+    partner_id: str
+    headline: Headline
+    trend: tuple[TrendPoint, ...]
+    customers: tuple[CustomerRow, ...]
+    findings: tuple[FindingRow, ...]    # open findings, worst first
+    changes: tuple[ChangeRow, ...]      # what the latest run changed
+    latest_run_id: str
+    previous_run_id: str
+    evidence: tuple[EvidenceRow, ...]
+    check_ids: tuple[str, ...]          # the checks with open findings (the check filter)
+
+
+def age_text(since: datetime | None, now: datetime) -> str:
+    if since is None:
+        return "never"
+    seconds = max(0, int((now - since).total_seconds()))
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} days ago"
+
+
+def _open(findings: Iterable[FindingInput]) -> list[FindingInput]:
+    return [f for f in findings if f.status == "open"]
+
+
+def _by_severity(findings: Iterable[FindingInput]) -> dict[str, int]:
+    counts = Counter(f.severity for f in findings)
+    return {s: counts.get(s, 0) for s in SEVERITIES}
+
+
+def credited_identities(tenant: TenantInput, open_findings: Sequence[FindingInput],
+                        partner_id: str) -> list[str]:
+    """The identities of the tenant that earn credit, by registry name."""
+    denied = {f.identity for f in open_findings if f.check_id in IDENTITY_NO_CREDIT}
+    out = []
+    for ident in tenant.identities:
+        if not ident.ok or ident.identity in denied:
+            continue
+        link = ident.link_partner_id
+        if link == "" or (link is not None and partner_id and link != partner_id):
+            continue        # known to have no link, or a link to someone else
+        if link is None and not partner_id:
+            continue        # neither the link nor the partner id is known: nothing to vouch for
+        out.append(ident.identity)
+    return out
+
+
+def credit_state(tenant: TenantInput, open_findings: Sequence[FindingInput], via: Sequence[str]) -> str:
+    if not tenant.expect_link:
+        return EXCLUDED
+    if not tenant.audited_ok or any(f.check_id == "audit_error" and f.identity == "-" for f in open_findings):
+        return UNKNOWN
+    if any(f.check_id == TENANT_NO_CREDIT for f in open_findings) or not via:
+        return NOT_CREDITED
+    return CREDITED
+
+
+def _open_at(f: FindingInput, at: datetime) -> bool:
+    """Was the finding open at `at`, as far as its first_seen / resolved_at tell (suppressed: no)."""
+    if f.status == "suppressed" or f.first_seen is None or f.first_seen > at:
+        return False
+    return f.resolved_at is None or f.resolved_at > at
+
+
+def trend(inputs: Inputs, expected: int) -> tuple[TrendPoint, ...]:
+    """Per completed run: credited customers and open findings by severity, as of its end.
+
+    Runs record counts of transitions, not of credit; both series are reconstructed from the
+    findings' first_seen / resolved_at, so a finding resolved and reopened in between counts
+    as open since it was first seen.
+    """
+    runs = [r for r in inputs.runs if r.status == "completed" and r.finished is not None][-TREND_RUNS:]
+    points = []
+    for run in runs:
+        at = run.finished or run.started
+        open_then = [f for f in inputs.findings if _open_at(f, at)]
+        no_credit = {f.tenant_id for f in open_then if f.check_id == TENANT_NO_CREDIT}
+        credited = max(0, expected - len(no_credit) - min(run.failed, expected))
+        points.append(TrendPoint(run.run_id, at, credited, _by_severity(open_then)))
+    return tuple(points)
+
+
+def _first_verified(tenant: TenantInput, identity: str, findings: Sequence[FindingInput],
+                    runs: Sequence[RunInput]) -> datetime | None:
+    """Since when the retained history shows this identity earning credit: the last time a
+    finding denying it was resolved, else the first retained run that audited the tenant."""
+    resolved = [f.resolved_at for f in findings
+                if f.tenant_id == tenant.tenant_id and f.resolved_at is not None and f.status == "resolved"
+                and ((f.identity == identity and f.check_id in IDENTITY_NO_CREDIT)
+                     or f.check_id == TENANT_NO_CREDIT)]
+    if resolved:
+        return max(resolved)
+    started = [r.started for r in runs]
+    first_run = min(started) if started else None
+    if first_run is None:
+        ident = next((i for i in tenant.identities if i.identity == identity), None)
+        return ident.last_succeeded if ident else None
+    return first_run
+
+
+def _check_links(findings: Sequence[FindingInput]) -> tuple[tuple[str, str], ...]:
+    rank = {s: i for i, s in enumerate(SEVERITIES)}
+    first: dict[str, str] = {}
+    for f in sorted(findings, key=lambda f: (rank.get(f.severity, 9), f.finding_id)):
+        first.setdefault(f.check_id, f.finding_id)
+    return tuple(sorted(first.items()))
+
+
+def build(inputs: Inputs) -> Dashboard:
+    names = {t.tenant_id: t.name for t in inputs.tenants}
+    open_findings = _open(inputs.findings)
+    open_by_tenant: dict[str, list[FindingInput]] = {}
+    for f in open_findings:
+        open_by_tenant.setdefault(f.tenant_id, []).append(f)
+
+    customers: list[CustomerRow] = []
+    evidence: list[EvidenceRow] = []
+    for t in sorted(inputs.tenants, key=lambda t: (t.name.casefold(), t.tenant_id)):
+        mine = open_by_tenant.get(t.tenant_id, [])
+        via = credited_identities(t, mine, inputs.partner_id) if t.expect_link else []
+        state = credit_state(t, mine, via)
+        if state != CREDITED:
+            via = []
+        customers.append(CustomerRow(
+            t.tenant_id, t.name, state, tuple(via), _by_severity(mine),
+            _check_links(mine), t.last_attempted, t.last_error))
+        for name in via:
+            ident = next(i for i in t.identities if i.identity == name)
+            evidence.append(EvidenceRow(
+                t.name, t.tenant_id, name, ident.principal_id, ident.link_partner_id or inputs.partner_id,
+                "", "", _first_verified(t, name, inputs.findings, inputs.runs), ident.last_succeeded))
+
+    expected = [c for c in customers if c.credit != EXCLUDED]
+    successes = [t.last_succeeded for t in inputs.tenants if t.last_succeeded is not None]
+    last_success = max(successes) if successes else None
+    counts = Counter(c.credit for c in customers)
+    headline = Headline(
+        expected=len(expected), credited=counts[CREDITED], not_credited=counts[NOT_CREDITED],
+        unknown=counts[UNKNOWN], excluded=counts[EXCLUDED], identities_linked=len(evidence),
+        identities_total=sum(len(t.identities) for t in inputs.tenants if t.expect_link),
+        open_by_severity=_by_severity(open_findings), last_success=last_success,
+        last_success_age=age_text(last_success, inputs.generated_at))
+
+    rank = {s: i for i, s in enumerate(SEVERITIES)}
+    findings = tuple(
+        FindingRow(f.finding_id, f.check_id, f.severity, f.tenant_id, names.get(f.tenant_id, f.tenant_id),
+                   f.identity, f.title, f.detail, f.remediation, f.first_seen)
+        for f in sorted(open_findings, key=lambda f: (rank.get(f.severity, 9),
+                                                      names.get(f.tenant_id, "").casefold(),
+                                                      f.identity, f.check_id, f.finding_id)))
+
+    completed = [r for r in inputs.runs if r.status == "completed"]
+    latest = completed[-1].run_id if completed else ""
+    previous = completed[-2].run_id if len(completed) > 1 else ""
+    changes = tuple(
+        ChangeRow(f.change, f.check_id, f.severity, names.get(f.tenant_id, f.tenant_id), f.identity, f.title)
+        for f in sorted(inputs.findings, key=lambda f: (f.change, rank.get(f.severity, 9), f.finding_id))
+        if latest and f.changed_in_run == latest and f.change)
+
+    return Dashboard(
+        generated_at=inputs.generated_at, source=inputs.source, partner_id=inputs.partner_id,
+        headline=headline, trend=trend(inputs, len(expected)), customers=tuple(customers),
+        findings=findings, changes=changes, latest_run_id=latest, previous_run_id=previous,
+        evidence=tuple(evidence), check_ids=tuple(sorted({f.check_id for f in open_findings})))
