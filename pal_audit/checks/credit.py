@@ -46,7 +46,8 @@ def _identity_credit(snap: IdentitySnapshot, policy: PartnerPolicy) -> tuple[Cre
             continue        # unknown role: no claim of credit; a known non-eligible role earns none
         out.append(Credit(snap.identity, snap.principal_id or "", snap.link.partner_id, held.role_name,
                           held.assignment.role_id.lower(), held.assignment.scope or "/"))
-    return tuple(sorted(out, key=lambda c: (c.scope.lower(), c.role.casefold(), c.role_id)))
+    # Held twice (directly and via a group) is one credit.
+    return tuple(sorted(set(out), key=lambda c: (c.scope.lower(), c.role.casefold(), c.role_id)))
 
 
 def credited_access(snapshot: TenantSnapshot, policy: PartnerPolicy) -> tuple[Credit, ...]:
