@@ -12,10 +12,11 @@ not open and at least one identity earns credit.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from pal_audit.dashboard.factoring import Ends, shared_ends
 from pal_audit.dashboard.inputs import FindingInput, IdentityInput, Inputs, RunInput, TenantInput
 
 SEVERITIES = ("high", "medium", "low")
@@ -95,6 +96,20 @@ class FindingRow:
     detail: str
     remediation: str
     first_seen: datetime | None
+    anchor: str = ""                    # the row's short id on the page (customers link to it)
+
+
+@dataclass(frozen=True)
+class CheckGroup:
+    """A check with open findings: said once on the page, with what its findings' texts share."""
+
+    check_id: str
+    title: str
+    severity: str
+    general_fix: str                    # the check's remediation in general terms ("" if unknown)
+    detail_ends: Ends
+    fix_ends: Ends
+    count: int
 
 
 @dataclass(frozen=True)
@@ -134,6 +149,7 @@ class Dashboard:
     previous_run_id: str
     evidence: tuple[EvidenceRow, ...]
     check_ids: tuple[str, ...]          # the checks with open findings (the check filter)
+    groups: tuple[CheckGroup, ...] = ()  # the same checks, each with its shared texts
 
 
 def age_text(since: datetime | None, now: datetime) -> str:
@@ -253,17 +269,42 @@ def _evidence_rows(t: TenantInput, ident: IdentityInput, inputs: Inputs) -> list
         "", "", _first_verified(t, ident.identity, inputs.findings, inputs.runs), ident.last_succeeded)]
 
 
-def _check_links(findings: Sequence[FindingInput]) -> tuple[tuple[str, str], ...]:
+def _check_links(findings: Sequence[FindingInput], anchors: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """Per open check of a customer, the anchor of its worst finding."""
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     first: dict[str, str] = {}
     for f in sorted(findings, key=lambda f: (rank.get(f.severity, 9), f.finding_id)):
-        first.setdefault(f.check_id, f.finding_id)
+        first.setdefault(f.check_id, anchors.get(f.finding_id, f.finding_id))
     return tuple(sorted(first.items()))
+
+
+def general_fix(check_id: str) -> str:
+    """The check's remediation in general terms, from its metadata ("" for an unknown check id)."""
+    from pal_audit.checks import CHECKS_BY_ID
+
+    check = CHECKS_BY_ID.get(check_id)
+    return check.meta.remediation if check is not None else ""
+
+
+def _groups(findings: Sequence[FindingRow]) -> tuple[CheckGroup, ...]:
+    by_check: dict[str, list[FindingRow]] = {}
+    for f in findings:
+        by_check.setdefault(f.check_id, []).append(f)
+    return tuple(CheckGroup(check, rows[0].title, rows[0].severity, general_fix(check),
+                            shared_ends([r.detail for r in rows]), shared_ends([r.remediation for r in rows]),
+                            len(rows))
+                 for check, rows in sorted(by_check.items()))
 
 
 def build(inputs: Inputs) -> Dashboard:
     names = {t.tenant_id: t.name for t in inputs.tenants}
     open_findings = _open(inputs.findings)
+    rank = {s: i for i, s in enumerate(SEVERITIES)}
+    ordered = sorted(open_findings, key=lambda f: (rank.get(f.severity, 9),
+                                                   names.get(f.tenant_id, "").casefold(),
+                                                   f.identity, f.check_id, f.finding_id))
+    # Short anchors: a finding id is 64 hex characters, and each is linked from its customer's row.
+    anchors = {f.finding_id: f"f{i}" for i, f in enumerate(ordered)}
     open_by_tenant: dict[str, list[FindingInput]] = {}
     for f in open_findings:
         open_by_tenant.setdefault(f.tenant_id, []).append(f)
@@ -280,7 +321,7 @@ def build(inputs: Inputs) -> Dashboard:
         customers.append(CustomerRow(
             t.tenant_id, t.name, state,
             tuple(Through(i.identity, tuple(dict.fromkeys(c.role for c in i.credit or ()))) for i in idents),
-            _by_severity(mine), _check_links(mine), t.last_attempted, t.last_error))
+            _by_severity(mine), _check_links(mine, anchors), t.last_attempted, t.last_error))
         for ident in idents:
             evidence += _evidence_rows(t, ident, inputs)
 
@@ -296,13 +337,10 @@ def build(inputs: Inputs) -> Dashboard:
         open_by_severity=_by_severity(open_findings), last_success=last_success,
         last_success_age=age_text(last_success, inputs.generated_at))
 
-    rank = {s: i for i, s in enumerate(SEVERITIES)}
     findings = tuple(
         FindingRow(f.finding_id, f.check_id, f.severity, f.tenant_id, names.get(f.tenant_id, f.tenant_id),
-                   f.identity, f.title, f.detail, f.remediation, f.first_seen)
-        for f in sorted(open_findings, key=lambda f: (rank.get(f.severity, 9),
-                                                      names.get(f.tenant_id, "").casefold(),
-                                                      f.identity, f.check_id, f.finding_id)))
+                   f.identity, f.title, f.detail, f.remediation, f.first_seen, anchors[f.finding_id])
+        for f in ordered)
 
     completed = [r for r in inputs.runs if r.status == "completed"]
     latest = completed[-1].run_id if completed else ""
@@ -316,4 +354,5 @@ def build(inputs: Inputs) -> Dashboard:
         generated_at=inputs.generated_at, source=inputs.source, partner_id=inputs.partner_id,
         headline=headline, trend=trend(inputs, len(expected)), customers=tuple(customers),
         findings=findings, changes=changes, latest_run_id=latest, previous_run_id=previous,
-        evidence=tuple(evidence), check_ids=tuple(sorted({f.check_id for f in open_findings})))
+        evidence=tuple(evidence), check_ids=tuple(sorted({f.check_id for f in open_findings})),
+        groups=_groups(findings))

@@ -298,3 +298,20 @@ def test_report_from_unreachable_storage_is_exit_2_naming_it(tmp_path, monkeypat
     assert result.exit_code == 2, result.output
     assert "--store tables: Table storage failed" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "p.html").exists()
+
+
+def test_shared_ends_are_cut_at_words_and_give_every_text_back_whole():
+    from pal_audit.dashboard.factoring import MIN_SHARED, Ends, shared_ends
+
+    texts = ["Grant a role to oid-1 at /subscriptions/a, then wait for the next audit.",
+             "Grant a role to oid-22 at /subscriptions/b, then wait for the next audit.",
+             "Grant a role to oid-3 at /subscriptions/c, then wait for the next audit."]
+    ends = shared_ends(texts)
+    assert ends == Ends("Grant a role to ", " then wait for the next audit.")
+    assert [ends.prefix + ends.middle(t) + ends.suffix for t in texts] == texts
+    assert shared_ends(texts[:1]) == Ends()                      # one text: nothing shared
+    assert shared_ends(["same text here", "same text here"]) == Ends()   # too short to be worth it
+    same = "x" * MIN_SHARED
+    assert shared_ends([same, same]) == Ends(same, "")          # identical texts: all shared
+    short = shared_ends(["ab cd " + "y" * 30, "ab cd " + "z" * 30])
+    assert short == Ends()                                       # 6 shared characters only
