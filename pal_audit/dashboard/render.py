@@ -57,17 +57,24 @@ def _environment() -> Environment:
     env.filters["t"] = lambda v: one_line(str(v))
     env.filters["tm"] = lambda v: multi_line(str(v))
     env.filters["when"] = _when
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "separators": (",", ":")}   # compact data
     return env
 
 
 def render(view: Dashboard, *, nonce: str | None = None) -> Page:
     nonce = nonce or secrets.token_urlsafe(18)
-    # Rows as lists in FIELDS order, customer and tenant id said once per tenant (the page's script
-    # puts them back): a third of the size of objects for 1,000 customers.
-    evidence: dict[str, tuple[str, list[list[str]]]] = {}
+    # Rows as lists in FIELDS order, without customer and tenant id (said once per tenant), each
+    # value an index into one list of the distinct strings: partner ids, roles, identity names and
+    # verification times repeat on most rows. The page's script puts the rows back together.
+    strings: dict[str, int] = {}
+
+    def ref(value: str) -> int:
+        return strings.setdefault(value, len(strings))
+
+    evidence: dict[str, tuple[int, list[list[int]]]] = {}
     for row in view.evidence:
         values = list(row_dict(row).values())
-        evidence.setdefault(row.tenant_id, (values[0], []))[1].append(values[2:])
+        evidence.setdefault(row.tenant_id, (ref(values[0]), []))[1].append([ref(v) for v in values[2:]])
     # Per check, for the page's script: its id and severity (the filters) and its shared texts.
     groups = [{"check": one_line(g.check_id), "severity": one_line(g.severity),
                "ends": [multi_line(e) for e in (g.detail_ends.prefix, g.detail_ends.suffix,
@@ -78,5 +85,5 @@ def render(view: Dashboard, *, nonce: str | None = None) -> Page:
         customer_index={c.tenant_id: i for i, c in enumerate(view.customers)},
         evidence_data={"partner_id": one_line(view.partner_id), "generated_at": view.generated_at.isoformat(),
                        "source": one_line(view.source), "note": NOTE, "fields": list(FIELDS),
-                       "by_tenant": evidence, "groups": groups})
+                       "by_tenant": evidence, "strings": list(strings), "groups": groups})
     return Page(html, nonce)
