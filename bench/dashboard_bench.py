@@ -21,7 +21,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests" / "dashboard")]
 
 from pal_audit.dashboard import build, render  # noqa: E402
-from pal_audit.dashboard.inputs import FindingInput, IdentityInput, Inputs, RunInput, TenantInput  # noqa: E402
+from pal_audit.dashboard.inputs import (  # noqa: E402
+    CreditInput,
+    FindingInput,
+    IdentityInput,
+    Inputs,
+    RunInput,
+    TenantInput,
+)
 
 CHECKS = (("link_missing", "high"), ("link_without_eligible_role", "high"), ("excessive_privilege", "medium"),
           ("credit_expires_soon", "medium"), ("customer_approval_missing", "low"),
@@ -33,6 +40,16 @@ FIX = ("Assign an eligible role, e.g.\naz role assignment create --assignee {oid
        "--scope /subscriptions/{sub}\nthen wait for the next audit.")
 
 
+def credit(rng: random.Random, now: datetime) -> tuple[CreditInput, ...]:
+    """What the audit records for an identity: most hold one or two eligible roles, some none."""
+    roles = (("Contributor", "b24988ac-6180-42a0-ab88-20f7382dd24c"),
+             ("Support Request Contributor", "cfd33db0-3dd1-45e3-aa9d-cdbdf3b6f24e"))
+    return tuple(CreditInput("1234567", *rng.choice(roles),
+                             f"/subscriptions/{rng.getrandbits(32):08x}-2222-4222-8222-{rng.getrandbits(48):012x}",
+                             now - timedelta(days=rng.uniform(0, 400)))
+                 for _ in range(rng.choice((0, 1, 1, 2))))
+
+
 def synthetic(customers: int, runs: int, per_customer: float, seed: int = 7) -> Inputs:
     rng = random.Random(seed)
     now = datetime(2026, 3, 31, 2, 30, tzinfo=UTC)
@@ -41,7 +58,8 @@ def synthetic(customers: int, runs: int, per_customer: float, seed: int = 7) -> 
     for c in range(customers):
         tid = f"{c:08x}-0000-4000-8000-{rng.getrandbits(48):012x}"
         idents = tuple(IdentityInput(name, f"{rng.getrandbits(32):08x}-1111-4111-8111-{c:012x}",
-                                     rng.random() > 0.02, now - timedelta(minutes=30))
+                                     rng.random() > 0.02, now - timedelta(minutes=30), "1234567",
+                                     credit(rng, now), now - timedelta(minutes=30))
                        for name in ("ops-app", "mon-app", "vm-ops-app")[: rng.choice((1, 2, 3))])
         ok = rng.random() > 0.02
         tenants.append(TenantInput(tid, f"Customer {c:04d} {rng.choice(('GmbH', 'Ltd', 'Inc', 'S.A.'))}",

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pal_audit.devstack import running_azurite
 from pal_audit.engine.auditor import TenantResult
-from pal_audit.model import Finding, IdentitySnapshot, Severity, TenantSnapshot
+from pal_audit.model import Finding, IdentitySnapshot, PartnerPolicy, Severity, TenantSnapshot
 from pal_audit.service import audit_and_store, start_run
 from pal_audit.store import Store
 
@@ -46,6 +46,9 @@ class _Registry:
 
     def tenant_ids(self) -> list[str]:
         return self._ids
+
+    def partner_policy(self) -> PartnerPolicy:     # the credit evidence written with the status
+        return PartnerPolicy("1234567")
 
 
 def tenant(i: int) -> str:

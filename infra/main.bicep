@@ -112,6 +112,9 @@ param maskTenantIds bool = false
 @description('PAL_AUDIT_STALE_AFTER_HOURS: alert when no run has succeeded for this many hours.')
 param staleAfterHours int = 36
 
+@description('PAL_AUDIT_DASHBOARD_URL: https address of the coverage dashboard, linked from alerts (empty: no link).')
+param dashboardUrl string = ''
+
 // ---- secrets: Key Vault references (store the secret first, see docs/deploy.md) ----
 
 @description('Set PAL_AUDIT_TEAMS_WEBHOOK_URL to a Key Vault reference to the secret pal-audit-teams-webhook-url.')
@@ -231,6 +234,7 @@ module api './app/api.bicep' = {
     alertStormThreshold: alertStormThreshold
     maskTenantIds: maskTenantIds
     staleAfterHours: staleAfterHours
+    dashboardUrl: dashboardUrl
     useTeamsWebhookSecret: useTeamsWebhookSecret
     useSmtpPasswordSecret: useSmtpPasswordSecret
     useAcsConnectionStringSecret: useAcsConnectionStringSecret

@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
 
 
 class SettingsError(ValueError):
@@ -44,6 +45,33 @@ def _bool(name: str, raw: str) -> bool:
     raise SettingsError(f"setting {name}: expected true or false, got {raw!r}")
 
 
+def _https_url(name: str, raw: str | None) -> str | None:
+    """An https address for people to open (a link in alerts), or None when not set.
+
+    Refused: another scheme, no host, credentials, spaces or control characters, and a function
+    key (`code=`): alerts are posted to channels and mailing lists, where a key would leak.
+    """
+    if raw is None:
+        return None
+    if len(raw) > 2048 or re.search(r"[\s\x00-\x1f\x7f<>\"]", raw):
+        raise SettingsError(f"setting {name}: not a URL (spaces, quotes, angle brackets or control "
+                            "characters, or longer than 2048 characters)")
+    try:
+        parts = urlsplit(raw)
+        parts.port                      # noqa: B018  (raises on a malformed port)
+    except ValueError:
+        raise SettingsError(f"setting {name}: not a valid URL") from None
+    if parts.scheme.lower() != "https" or not parts.hostname:
+        raise SettingsError(f"setting {name}: expected an https:// address with a host "
+                            f"(got scheme {parts.scheme[:20]!r})")
+    if parts.username is not None or parts.password is not None:
+        raise SettingsError(f"setting {name}: must not carry credentials before the host")
+    if any(k.lower() == "code" for k, _ in parse_qsl(parts.query, keep_blank_values=True)):
+        raise SettingsError(f"setting {name}: must not carry a function key (code=...): alerts are "
+                            "shared in channels; let people sign in to the page instead")
+    return raw
+
+
 def _csv(raw: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in raw.replace(";", ",").split(",") if p.strip())
 
@@ -76,6 +104,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PAL_AUDIT_MASK_TENANT_IDS", "Mask tenant ids in alerts (true/false).", default="false"),
     Setting("PAL_AUDIT_STALE_AFTER_HOURS", "Alert when no run has succeeded for this many hours.",
             default="36"),
+    Setting("PAL_AUDIT_DASHBOARD_URL", "https address of the coverage dashboard; alerts link to it "
+            "when set."),
 )
 
 SETTING_NAMES: frozenset[str] = frozenset(s.name for s in SETTINGS)
@@ -102,6 +132,7 @@ class Settings:
     alert_storm_threshold: int
     mask_tenant_ids: bool
     stale_after_hours: int
+    dashboard_url: str | None = None
 
     def __repr__(self) -> str:  # secrets never reach logs through a repr
         return "Settings(...)"
@@ -142,6 +173,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         alert_storm_threshold=need_int("PAL_AUDIT_ALERT_STORM_THRESHOLD", 1, 100000),
         mask_tenant_ids=_bool("PAL_AUDIT_MASK_TENANT_IDS", get("PAL_AUDIT_MASK_TENANT_IDS") or ""),
         stale_after_hours=need_int("PAL_AUDIT_STALE_AFTER_HOURS", 1, 24 * 365),
+        dashboard_url=_https_url("PAL_AUDIT_DASHBOARD_URL", get("PAL_AUDIT_DASHBOARD_URL")),
     )
     if (settings.smtp_host or settings.acs_connection_string) and not (settings.email_sender and recipients):
         raise SettingsError("settings PAL_AUDIT_EMAIL_SENDER and PAL_AUDIT_EMAIL_RECIPIENTS are required "

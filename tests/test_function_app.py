@@ -58,6 +58,8 @@ def test_bindings_match_the_design():
               for n in ("post_scans", "get_scan", "get_findings", "get_health") for b in bindings(n)[:1]}
     assert routes == {("scans", ("POST",), "FUNCTION"), ("scans/{run_id}", ("GET",), "FUNCTION"),
                       ("findings", ("GET",), "FUNCTION"), ("health", ("GET",), "ANONYMOUS")}
+    dash = bindings("get_dashboard")[0]
+    assert (dash["route"], dash["methods"], dash["authLevel"]) == ("dashboard", ["GET"], "FUNCTION")
 
 
 def test_importing_the_app_loads_no_azure_sdk():

@@ -48,6 +48,7 @@ param maskTenantIds bool = false
 @minValue(1)
 @maxValue(8760)
 param staleAfterHours int = 36
+param dashboardUrl string = ''
 
 param useTeamsWebhookSecret bool = false
 param useSmtpPasswordSecret bool = false
@@ -162,6 +163,10 @@ var palAuditSettings = [
   {
     name: 'PAL_AUDIT_STALE_AFTER_HOURS'
     value: string(staleAfterHours)
+  }
+  {
+    name: 'PAL_AUDIT_DASHBOARD_URL'
+    value: dashboardUrl
   }
 ]
 

@@ -51,6 +51,15 @@ def _open(url: str) -> Card:
     return {"type": "Action.OpenUrl", "title": "Open in the Azure portal", "url": url}
 
 
+DASHBOARD_TITLE = "Open the coverage dashboard"
+
+
+def with_dashboard(card: Card, url: str) -> Card:
+    """The card with a link to the coverage dashboard as its last action (a new card; pure)."""
+    action = {"type": "Action.OpenUrl", "title": DASHBOARD_TITLE, "url": url}
+    return {**card, "actions": [*card.get("actions", []), action]}
+
+
 def _color(item: AlertItem) -> str:
     if item.transition is Transition.RESOLVED:
         return "Good"

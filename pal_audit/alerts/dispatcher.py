@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 from pal_audit.alerts import outbox as ob
 from pal_audit.alerts.delivery import Channel, deliver
-from pal_audit.alerts.messages import Message, alert_message, digest_message, stale_message, storm_message
+from pal_audit.alerts.messages import (
+    Message,
+    alert_message,
+    digest_message,
+    stale_message,
+    storm_message,
+    with_dashboard,
+)
 from pal_audit.alerts.options import AlertOptions
 from pal_audit.alerts.policy import Route, is_storm, opening_count, route, storm_summary
 from pal_audit.alerts.present import fields_of, item_from_fields
@@ -50,7 +57,7 @@ class Alerts:
     def __init__(self, outbox: ob.Outbox, channels: Sequence[Channel], *, storm_threshold: int = 25,
                  mask_tenant_ids: bool = False, stale_after_hours: int = 36,
                  options: AlertOptions | None = None, clock: Callable[[], datetime] | None = None,
-                 secrets: Iterable[str] = ()):
+                 secrets: Iterable[str] = (), dashboard_url: str | None = None):
         self.outbox, self.channels = outbox, list(channels)
         self.storm_threshold, self.mask = storm_threshold, mask_tenant_ids
         self.stale_after_hours = stale_after_hours
@@ -58,6 +65,7 @@ class Alerts:
         self._clock = clock or (lambda: datetime.now(UTC))
         self._secrets = tuple(s for s in secrets if s)
         self._owner = uuid.uuid4().hex
+        self.dashboard_url = dashboard_url     # validated by load_settings (https, no key)
 
     @classmethod
     def from_settings(cls, settings: Settings, tables: TableServiceClient, *, sink: Channel | None = None,
@@ -79,7 +87,7 @@ class Alerts:
         return cls(ob.Outbox(table), channels,
                    storm_threshold=settings.alert_storm_threshold, mask_tenant_ids=settings.mask_tenant_ids,
                    stale_after_hours=settings.stale_after_hours, options=options, clock=clock,
-                   secrets=secrets_of(settings))
+                   secrets=secrets_of(settings), dashboard_url=settings.dashboard_url)
 
     # -- hooks ------------------------------------------------------------------------------------
     def on_changes(self, changes: Sequence[FindingChange]) -> None:
@@ -207,6 +215,10 @@ class Alerts:
             self._deliver(unit_row)
 
     def _message(self, row: dict[str, Any]) -> Message | None:
+        message = self._rendered(row)
+        return with_dashboard(message, self.dashboard_url) if message is not None else None
+
+    def _rendered(self, row: dict[str, Any]) -> Message | None:
         kind, pk, rk = row["Kind"], row["PartitionKey"], row["RowKey"]
         key = f"{pk}/{rk}"
         if kind == "change":

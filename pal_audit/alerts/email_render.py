@@ -41,10 +41,21 @@ def _e(s: str) -> str:
 _CSS = "font-family:Segoe UI,Arial,sans-serif;font-size:14px"
 
 
+_FOOTER = '<p style="color:#666;font-size:12px">Sent by pal-audit.</p></body></html>'
+DASHBOARD_LABEL = "Coverage dashboard"
+
+
 def _page(title: str, inner: str) -> str:
     return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{_e(title)}</title></head>'
-            f'<body style="{_CSS}"><h2>{_e(title)}</h2>{inner}'
-            '<p style="color:#666;font-size:12px">Sent by pal-audit.</p></body></html>')
+            f'<body style="{_CSS}"><h2>{_e(title)}</h2>{inner}{_FOOTER}')
+
+
+def with_dashboard(mail: Mail, url: str) -> Mail:
+    """The mail with a link to the coverage dashboard at the end of both parts (pure)."""
+    link = f'<p><a href="{_e(url)}">{DASHBOARD_LABEL}</a>: which customers earn credit, and since when.</p>'
+    head, _, _ = mail.html.rpartition(_FOOTER)
+    text = f"{mail.text.rstrip()}\n\n{DASHBOARD_LABEL}: {url}\n"
+    return Mail(mail.subject, text, head + link + _FOOTER)
 
 
 def _facts(item: AlertItem) -> list[tuple[str, str]]:

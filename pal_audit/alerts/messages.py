@@ -21,6 +21,14 @@ class Message:
     mail: Mail
 
 
+def with_dashboard(message: Message, url: str | None) -> Message:
+    """The message linking to the coverage dashboard when its address is configured."""
+    if not url:
+        return message
+    return Message(message.key, message.kind, cards.with_dashboard(message.card, url),
+                   email_render.with_dashboard(message.mail, url))
+
+
 def alert_message(key: str, item: AlertItem) -> Message:
     return Message(key, "alert", cards.alert_card(item), email_render.alert_mail(item))
 

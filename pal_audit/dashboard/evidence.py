@@ -19,8 +19,11 @@ from pal_audit.textsafe import csv_cell, one_line
 FIELDS = ("customer", "tenant_id", "identity", "object_id", "partner_id", "role", "scope",
           "first_verified", "last_verified")
 # Said in every export, so a reader of the file alone knows what the dates and empty cells mean.
-NOTE = ("first_verified: the earliest time the retained audit history shows the identity earning credit; "
-        "last_verified: its last successful audit. role and scope: not recorded by the audit yet.")
+NOTE = ("One row per credited customer, identity, role and scope. first_verified: the first audit of "
+        "the unbroken series of audits that saw this identity linked to partner_id holding this role at "
+        "this scope; last_verified: the last audit that saw the identity credited. role and scope empty: "
+        "the source did not record them (a scan's JSON, or audits stored before they were kept), and "
+        "first_verified is then the earliest time the retained history shows the identity earning credit.")
 
 
 def _when(value: datetime | None) -> str:

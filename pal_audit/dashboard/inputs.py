@@ -11,12 +11,27 @@ from datetime import datetime
 
 
 @dataclass(frozen=True)
+class CreditInput:
+    """One PAL-eligible active assignment an identity held while linked to the current partner id."""
+
+    partner_id: str
+    role: str
+    role_id: str
+    scope: str
+    since: datetime | None              # first audit of the unbroken run that saw it
+
+
+@dataclass(frozen=True)
 class IdentityInput:
     identity: str
     principal_id: str
     ok: bool                            # its last audit succeeded
     last_succeeded: datetime | None
-    link_partner_id: str | None = None  # None: not known (the tables do not keep the link itself)
+    link_partner_id: str | None = None  # "": no link; None: not known (rows written before it was kept)
+    # The credit its last successful audit saw (empty: none); None when not recorded (a scan's JSON,
+    # rows from before the evidence was kept): credit is then derived from the open findings.
+    credit: tuple[CreditInput, ...] | None = None
+    last_verified: datetime | None = None   # the last audit that saw it credited
 
 
 @dataclass(frozen=True)
@@ -64,6 +79,7 @@ class RunInput:
     done: int
     failed: int
     transitions: dict[str, int] = field(default_factory=dict)
+    credited: int | None = None         # customers credited in the run; None: not recorded
 
 
 @dataclass(frozen=True)

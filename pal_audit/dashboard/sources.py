@@ -12,10 +12,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pal_audit.dashboard.inputs import FindingInput, IdentityInput, Inputs, RunInput, TenantInput
+from pal_audit.dashboard.inputs import (
+    CreditInput,
+    FindingInput,
+    IdentityInput,
+    Inputs,
+    RunInput,
+    TenantInput,
+)
 from pal_audit.registry import Registry
 from pal_audit.store import Store
 from pal_audit.store.entities import decode
+from pal_audit.store.tenant_status import parse_credit
 
 # Enough history for the trend (the last 30 runs) with nightly runs and a few rescans.
 HISTORY = timedelta(days=120)
@@ -40,6 +48,18 @@ def _finding(e: Mapping[str, Any]) -> FindingInput:
         change=str(e.get("change") or ""))
 
 
+def _identity(name: str, row: Mapping[str, Any]) -> IdentityInput:
+    """An identity's status row; its credit evidence when the row holds it (rows from before do not)."""
+    entries = parse_credit(row.get("credit"))
+    link = row.get("link_partner_id")
+    return IdentityInput(
+        name, str(row.get("principal_id") or ""), _ok(row.get("last_attempted"), row.get("last_succeeded")),
+        row.get("last_succeeded"), str(link) if link is not None else None,
+        None if entries is None else tuple(
+            CreditInput(e["partner_id"], e["role"], e["role_id"], e["scope"], e["since"]) for e in entries),
+        row.get("last_verified"))
+
+
 async def from_store(store: Store, registry: Registry, *, now: datetime | None = None) -> Inputs:
     """The registry's customers with their stored status, every stored finding, the recent runs."""
     now = now or datetime.now(UTC)
@@ -53,12 +73,7 @@ async def from_store(store: Store, registry: Registry, *, now: datetime | None =
     for t in registry.tenants:
         rows = status.get(t.tenant_id, {})
         head = rows.get("-", {})
-        identities = []
-        for name in t.identities:
-            row = rows.get(name, {})
-            identities.append(IdentityInput(
-                name, str(row.get("principal_id") or ""),
-                _ok(row.get("last_attempted"), row.get("last_succeeded")), row.get("last_succeeded")))
+        identities = [_identity(name, rows.get(name, {})) for name in t.identities]
         tenants.append(TenantInput(t.tenant_id, str(head.get("name") or t.name), t.expect_link,
                                    head.get("last_attempted"), head.get("last_succeeded"),
                                    str(head.get("last_error") or ""), tuple(identities)))
@@ -67,7 +82,7 @@ async def from_store(store: Store, registry: Registry, *, now: datetime | None =
         source="tables", partner_id=registry.partner.partner_id, tenants=tuple(tenants),
         findings=tuple(f for f in findings if f.tenant_id in known),
         runs=tuple(RunInput(r.run_id, r.started, r.finished, r.status, r.total, r.done, r.failed,
-                            dict(r.transitions)) for r in sorted(runs, key=lambda r: r.run_id)),
+                            dict(r.transitions), r.credited) for r in sorted(runs, key=lambda r: r.run_id)),
         generated_at=now)
 
 

@@ -1,19 +1,23 @@
 """The dashboard's view model: what the page shows, computed from `Inputs` (pure, no I/O).
 
-Credit is derived from what the audit stored, since the tables keep findings, not the links
-themselves: an identity earns credit when its last audit succeeded and none of the checks that
-deny credit is open for it; a customer is credited when its last audit succeeded, its
-`tenant_without_credited_link` finding is not open and at least one identity earns credit.
+Credit comes from the evidence each audit records per identity (PalTenantStatus: the link's
+partner id and the PAL-eligible active assignments held while linked to the current partner id):
+an identity earns credit when its last audit succeeded and saw such an assignment. Where that
+evidence is not recorded (a scan's JSON, rows written before it was kept), it is derived from the
+findings: the last audit succeeded and none of the checks that deny credit is open for it. A
+customer is credited when its last audit succeeded, its `tenant_without_credited_link` finding is
+not open and at least one identity earns credit.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from pal_audit.dashboard.inputs import FindingInput, Inputs, RunInput, TenantInput
+from pal_audit.dashboard.factoring import Ends, shared_ends
+from pal_audit.dashboard.inputs import FindingInput, IdentityInput, Inputs, RunInput, TenantInput
 
 SEVERITIES = ("high", "medium", "low")
 # Open on an identity, each of these means it earns no credit today (docs/checks.md).
@@ -49,11 +53,22 @@ class TrendPoint:
 
 
 @dataclass(frozen=True)
+class Through:
+    """An identity earning the customer's credit, and the eligible roles it holds (when recorded)."""
+
+    identity: str
+    roles: tuple[str, ...] = ()
+
+    def text(self) -> str:
+        return f"{self.identity} ({', '.join(self.roles)})" if self.roles else self.identity
+
+
+@dataclass(frozen=True)
 class CustomerRow:
     tenant_id: str
     name: str
     credit: str
-    via: tuple[str, ...]                # identities earning credit
+    through: tuple[Through, ...]        # identities earning credit, with their roles
     open_by_severity: dict[str, int]
     checks: tuple[tuple[str, str], ...]  # open check ids, each with its worst finding (a link target)
     last_audited: datetime | None
@@ -62,6 +77,11 @@ class CustomerRow:
     @property
     def open_total(self) -> int:
         return sum(self.open_by_severity.values())
+
+    @property
+    def via(self) -> tuple[str, ...]:
+        """The identities earning credit, by registry name."""
+        return tuple(t.identity for t in self.through)
 
 
 @dataclass(frozen=True)
@@ -76,6 +96,20 @@ class FindingRow:
     detail: str
     remediation: str
     first_seen: datetime | None
+    anchor: str = ""                    # the row's short id on the page (customers link to it)
+
+
+@dataclass(frozen=True)
+class CheckGroup:
+    """A check with open findings: said once on the page, with what its findings' texts share."""
+
+    check_id: str
+    title: str
+    severity: str
+    general_fix: str                    # the check's remediation in general terms ("" if unknown)
+    detail_ends: Ends
+    fix_ends: Ends
+    count: int
 
 
 @dataclass(frozen=True)
@@ -115,6 +149,7 @@ class Dashboard:
     previous_run_id: str
     evidence: tuple[EvidenceRow, ...]
     check_ids: tuple[str, ...]          # the checks with open findings (the check filter)
+    groups: tuple[CheckGroup, ...] = ()  # the same checks, each with its shared texts
 
 
 def age_text(since: datetime | None, now: datetime) -> str:
@@ -137,12 +172,23 @@ def _by_severity(findings: Iterable[FindingInput]) -> dict[str, int]:
     return {s: counts.get(s, 0) for s in SEVERITIES}
 
 
+def _recorded_credit(ident: IdentityInput, partner_id: str) -> bool:
+    """From the recorded evidence: its last audit succeeded and saw an eligible role held while
+    linked to the partner id (the page's partner id, when it is known)."""
+    return ident.ok and bool(ident.credit) and all(
+        not partner_id or c.partner_id == partner_id for c in ident.credit or ())
+
+
 def credited_identities(tenant: TenantInput, open_findings: Sequence[FindingInput],
                         partner_id: str) -> list[str]:
     """The identities of the tenant that earn credit, by registry name."""
     denied = {f.identity for f in open_findings if f.check_id in IDENTITY_NO_CREDIT}
     out = []
     for ident in tenant.identities:
+        if ident.credit is not None:
+            if _recorded_credit(ident, partner_id):
+                out.append(ident.identity)
+            continue
         if not ident.ok or ident.identity in denied:
             continue
         link = ident.link_partner_id
@@ -174,17 +220,23 @@ def _open_at(f: FindingInput, at: datetime) -> bool:
 def trend(inputs: Inputs, expected: int) -> tuple[TrendPoint, ...]:
     """Per completed run: credited customers and open findings by severity, as of its end.
 
-    Runs record counts of transitions, not of credit; both series are reconstructed from the
-    findings' first_seen / resolved_at, so a finding resolved and reopened in between counts
-    as open since it was first seen.
+    Credited customers are the run's own count when it recorded one and audited every customer
+    of the registry. Otherwise (runs recorded before the count existed, rescans of a few tenants)
+    the count is reconstructed: expected customers minus those with `tenant_without_credited_link`
+    open then, minus the run's failed tenants. Open findings are always reconstructed from the
+    findings' first_seen / resolved_at, so a finding resolved and reopened in between counts as
+    open since it was first seen.
     """
     runs = [r for r in inputs.runs if r.status == "completed" and r.finished is not None][-TREND_RUNS:]
     points = []
     for run in runs:
         at = run.finished or run.started
         open_then = [f for f in inputs.findings if _open_at(f, at)]
-        no_credit = {f.tenant_id for f in open_then if f.check_id == TENANT_NO_CREDIT}
-        credited = max(0, expected - len(no_credit) - min(run.failed, expected))
+        if run.credited is not None and run.total >= len(inputs.tenants):
+            credited = run.credited
+        else:
+            no_credit = {f.tenant_id for f in open_then if f.check_id == TENANT_NO_CREDIT}
+            credited = max(0, expected - len(no_credit) - min(run.failed, expected))
         points.append(TrendPoint(run.run_id, at, credited, _by_severity(open_then)))
     return tuple(points)
 
@@ -207,17 +259,52 @@ def _first_verified(tenant: TenantInput, identity: str, findings: Sequence[Findi
     return first_run
 
 
-def _check_links(findings: Sequence[FindingInput]) -> tuple[tuple[str, str], ...]:
+def _evidence_rows(t: TenantInput, ident: IdentityInput, inputs: Inputs) -> list[EvidenceRow]:
+    """One row per credited role and scope when the audit recorded them, else one for the identity."""
+    if ident.credit:
+        return [EvidenceRow(t.name, t.tenant_id, ident.identity, ident.principal_id, c.partner_id, c.role,
+                            c.scope, c.since, ident.last_verified) for c in ident.credit]
+    return [EvidenceRow(
+        t.name, t.tenant_id, ident.identity, ident.principal_id, ident.link_partner_id or inputs.partner_id,
+        "", "", _first_verified(t, ident.identity, inputs.findings, inputs.runs), ident.last_succeeded)]
+
+
+def _check_links(findings: Sequence[FindingInput], anchors: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """Per open check of a customer, the anchor of its worst finding."""
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     first: dict[str, str] = {}
     for f in sorted(findings, key=lambda f: (rank.get(f.severity, 9), f.finding_id)):
-        first.setdefault(f.check_id, f.finding_id)
+        first.setdefault(f.check_id, anchors.get(f.finding_id, f.finding_id))
     return tuple(sorted(first.items()))
+
+
+def general_fix(check_id: str) -> str:
+    """The check's remediation in general terms, from its metadata ("" for an unknown check id)."""
+    from pal_audit.checks import CHECKS_BY_ID
+
+    check = CHECKS_BY_ID.get(check_id)
+    return check.meta.remediation if check is not None else ""
+
+
+def _groups(findings: Sequence[FindingRow]) -> tuple[CheckGroup, ...]:
+    by_check: dict[str, list[FindingRow]] = {}
+    for f in findings:
+        by_check.setdefault(f.check_id, []).append(f)
+    return tuple(CheckGroup(check, rows[0].title, rows[0].severity, general_fix(check),
+                            shared_ends([r.detail for r in rows]), shared_ends([r.remediation for r in rows]),
+                            len(rows))
+                 for check, rows in sorted(by_check.items()))
 
 
 def build(inputs: Inputs) -> Dashboard:
     names = {t.tenant_id: t.name for t in inputs.tenants}
     open_findings = _open(inputs.findings)
+    rank = {s: i for i, s in enumerate(SEVERITIES)}
+    ordered = sorted(open_findings, key=lambda f: (rank.get(f.severity, 9),
+                                                   names.get(f.tenant_id, "").casefold(),
+                                                   f.identity, f.check_id, f.finding_id))
+    # Short anchors: a finding id is 64 hex characters, and each is linked from its customer's row.
+    anchors = {f.finding_id: f"f{i}" for i, f in enumerate(ordered)}
     open_by_tenant: dict[str, list[FindingInput]] = {}
     for f in open_findings:
         open_by_tenant.setdefault(f.tenant_id, []).append(f)
@@ -230,14 +317,13 @@ def build(inputs: Inputs) -> Dashboard:
         state = credit_state(t, mine, via)
         if state != CREDITED:
             via = []
+        idents = [next(i for i in t.identities if i.identity == name) for name in via]
         customers.append(CustomerRow(
-            t.tenant_id, t.name, state, tuple(via), _by_severity(mine),
-            _check_links(mine), t.last_attempted, t.last_error))
-        for name in via:
-            ident = next(i for i in t.identities if i.identity == name)
-            evidence.append(EvidenceRow(
-                t.name, t.tenant_id, name, ident.principal_id, ident.link_partner_id or inputs.partner_id,
-                "", "", _first_verified(t, name, inputs.findings, inputs.runs), ident.last_succeeded))
+            t.tenant_id, t.name, state,
+            tuple(Through(i.identity, tuple(dict.fromkeys(c.role for c in i.credit or ()))) for i in idents),
+            _by_severity(mine), _check_links(mine, anchors), t.last_attempted, t.last_error))
+        for ident in idents:
+            evidence += _evidence_rows(t, ident, inputs)
 
     expected = [c for c in customers if c.credit != EXCLUDED]
     successes = [t.last_succeeded for t in inputs.tenants if t.last_succeeded is not None]
@@ -245,18 +331,16 @@ def build(inputs: Inputs) -> Dashboard:
     counts = Counter(c.credit for c in customers)
     headline = Headline(
         expected=len(expected), credited=counts[CREDITED], not_credited=counts[NOT_CREDITED],
-        unknown=counts[UNKNOWN], excluded=counts[EXCLUDED], identities_linked=len(evidence),
+        unknown=counts[UNKNOWN], excluded=counts[EXCLUDED],
+        identities_linked=sum(len(c.through) for c in customers),
         identities_total=sum(len(t.identities) for t in inputs.tenants if t.expect_link),
         open_by_severity=_by_severity(open_findings), last_success=last_success,
         last_success_age=age_text(last_success, inputs.generated_at))
 
-    rank = {s: i for i, s in enumerate(SEVERITIES)}
     findings = tuple(
         FindingRow(f.finding_id, f.check_id, f.severity, f.tenant_id, names.get(f.tenant_id, f.tenant_id),
-                   f.identity, f.title, f.detail, f.remediation, f.first_seen)
-        for f in sorted(open_findings, key=lambda f: (rank.get(f.severity, 9),
-                                                      names.get(f.tenant_id, "").casefold(),
-                                                      f.identity, f.check_id, f.finding_id)))
+                   f.identity, f.title, f.detail, f.remediation, f.first_seen, anchors[f.finding_id])
+        for f in ordered)
 
     completed = [r for r in inputs.runs if r.status == "completed"]
     latest = completed[-1].run_id if completed else ""
@@ -270,4 +354,5 @@ def build(inputs: Inputs) -> Dashboard:
         generated_at=inputs.generated_at, source=inputs.source, partner_id=inputs.partner_id,
         headline=headline, trend=trend(inputs, len(expected)), customers=tuple(customers),
         findings=findings, changes=changes, latest_run_id=latest, previous_run_id=previous,
-        evidence=tuple(evidence), check_ids=tuple(sorted({f.check_id for f in open_findings})))
+        evidence=tuple(evidence), check_ids=tuple(sorted({f.check_id for f in open_findings})),
+        groups=_groups(findings))

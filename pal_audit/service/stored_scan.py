@@ -23,6 +23,7 @@ from pal_audit.store import StorageConfig, Store
 
 if TYPE_CHECKING:
     from pal_audit.engine.auditor import Auditor, TenantResult
+    from pal_audit.model import PartnerPolicy
     from pal_audit.registry import Registry
 
 log = logging.getLogger("pal_audit.service")
@@ -70,7 +71,8 @@ async def scan_into_tables(registry: Registry, auditor: Auditor, store: Store,
         async for result in auditor.audit_tenants(wanted, progress=progress):
             results.append(result)
             if start.run_id and result.snapshot.tenant_id in queued:
-                outcomes.append(await store_tenant_result(store, start.run_id, result, observer=observer))
+                outcomes.append(await store_tenant_result(store, start.run_id, result, observer=observer,
+                                                          policy=registry.partner_policy()))
     except BaseException as exc:
         if start.run_id:
             left = queued - {o.tenant_id for o in outcomes}
@@ -126,13 +128,17 @@ class TableResultSink:
         warn_not_stored(self.not_stored)
         return store
 
+    def _policy(self) -> PartnerPolicy | None:
+        return self._registry_used.partner_policy() if self._registry_used is not None else None
+
     async def __call__(self, scan_run_id: str, result: TenantResult) -> None:
         store = self._store or await self._open()
         tid = result.snapshot.tenant_id
         if self.run_id and tid in self.queued and tid not in self._seen:
             try:
                 self.outcomes.append(await store_tenant_result(store, self.run_id, result,
-                                                               observer=self._observer))
+                                                               observer=self._observer,
+                                                               policy=self._policy()))
             except BaseException as exc:
                 await self.aclose(exc)
                 raise

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pal_audit.model import FindingChange, TenantSnapshot
+from pal_audit.checks.credit import credited_access, tenant_credited
+from pal_audit.model import FindingChange, PartnerPolicy, TenantSnapshot
 from pal_audit.service.completion import _notify_completed, _retry_notification, utcnow
 from pal_audit.service.observer import NO_OBSERVER, RunObserver
 from pal_audit.store import BadMessage, Store, TenantMessage, UnknownRun
@@ -36,8 +37,8 @@ class TenantOutcome:
 
 
 async def store_tenant_result(store: Store, run_id: str, result: TenantResult, *,
-                              observer: RunObserver = NO_OBSERVER, now: datetime | None = None
-                              ) -> TenantOutcome:
+                              observer: RunObserver = NO_OBSERVER, now: datetime | None = None,
+                              policy: PartnerPolicy | None = None) -> TenantOutcome:
     """Write one tenant's audit: findings (transitions first to `observer.record`), status, then the run."""
     now = now or utcnow()
     snap = result.snapshot
@@ -45,11 +46,13 @@ async def store_tenant_result(store: Store, run_id: str, result: TenantResult, *
         written = await store.findings.apply_tenant(snap, result.findings, run_id, at=now,
                                                     on_changes=observer.record)
         changes = written.committed
-        await store.status.record(snap, run_id, at=now)
+        credit = credited_access(snap, policy) if policy is not None else None  # evidence of credit
+        await store.status.record(snap, run_id, at=now, credit=credit)
         await observer.on_tenant_written(run_id, snap.tenant_id, changes)
         fin = await store.runs.finish_tenant(run_id, snap.tenant_id, ok=snap.fully_audited, changes=changes,
                                              error=_error_summary(snap), at=now,
-                                             transitions=written.transitions)
+                                             transitions=written.transitions,
+                                             credited=tenant_credited(snap, credit or ()))
         if fin.completed_now:
             await _notify_completed(store, run_id, observer)
     except Exception as exc:
@@ -77,7 +80,8 @@ async def audit_and_store(registry: Registry, auditor: Auditor, store: Store, ru
         await _retry_notification(store, run, observer)
         return TenantOutcome(run_id, tenant_id, None, replay=True)
     result = await auditor.audit_tenant(tenant_id)
-    return await store_tenant_result(store, run_id, result, observer=observer, now=now)
+    return await store_tenant_result(store, run_id, result, observer=observer, now=now,
+                                     policy=registry.partner_policy())
 
 
 def _error_summary(snap: TenantSnapshot) -> str | None:

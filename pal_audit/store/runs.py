@@ -63,6 +63,9 @@ class RunRecord:
     # (older runs, and the partial header finish_tenant merges, which must not overwrite them).
     owner: str | None = None        # "host:pid" of the process running a CLI run
     enqueued: bool | None = None    # a queue run: False until every tenant's message was sent
+    # Customers that earned credit in this run (pal_audit.checks.credit.tenant_credited), counted
+    # once per tenant with its finish; None for runs recorded before the count existed.
+    credited: int | None = None
 
     @property
     def completed(self) -> bool:
@@ -91,7 +94,7 @@ def _header_entity(r: RunRecord) -> dict[str, Any]:
         "tenants_done": r.done, "tenants_failed": r.failed, "tenants_skipped": r.skipped,
         **{f"transitions_{t.value.lower()}": r.transitions.get(t.value, 0) for t in Transition},
         "completion_notified": r.completion_notified, "completion_retry": r.completion_retry,
-        "owner": r.owner, "enqueued": r.enqueued,
+        "owner": r.owner, "enqueued": r.enqueued, "customers_credited": r.credited,
     })
 
 
@@ -104,7 +107,7 @@ def _header(entity: Mapping[str, Any]) -> RunRecord:
         transitions={t.value: e.get(f"transitions_{t.value.lower()}", 0) for t in Transition},
         completion_notified=bool(e.get("completion_notified")),
         completion_retry=bool(e.get("completion_retry")), etag=getattr(entity, "metadata", {}).get("etag"),
-        owner=e.get("owner") or None, enqueued=e.get("enqueued"))
+        owner=e.get("owner") or None, enqueued=e.get("enqueued"), credited=e.get("customers_credited"))
 
 
 def _tenant_row(run_id: str, tenant_id: str, state: str, **extra: Any) -> dict[str, Any]:
@@ -137,7 +140,7 @@ class RunsTable:
             await self.client.submit_transaction(batch)
         record = RunRecord(run_id, trigger, "running" if tenant_ids else "completed", at,
                            None if tenant_ids else at, len(tenant_ids), 0, 0, skipped,
-                           completion_notified=not tenant_ids, owner=owner, enqueued=enqueued)
+                           completion_notified=not tenant_ids, owner=owner, enqueued=enqueued, credited=0)
         await self.client.create_entity(_header_entity(record))
         return record
 
@@ -175,11 +178,12 @@ class RunsTable:
 
     async def finish_tenant(self, run_id: str, tenant_id: str, *, ok: bool, changes: Iterable[FindingChange],
                             error: str | None, at: datetime, transitions: Mapping[str, int] | None = None,
-                            max_attempts: int = 60) -> FinishOutcome:
+                            credited: bool = False, max_attempts: int = 60) -> FinishOutcome:
         """Mark the tenant done/failed in the run and add its transitions to the run's counts, once.
 
         `transitions` are the run's transitions in this tenant as stored (FindingsTable.apply_tenant),
         exact however often the message was delivered; without them, `changes` are counted.
+        `credited`: the customer earned credit in this audit; added to the run's count with the rest.
         """
         counts: dict[str, int] = dict(transitions) if transitions is not None else {}
         if transitions is None:
@@ -198,8 +202,9 @@ class RunsTable:
                 run.run_id, run.trigger, "completed" if complete else "running", run.started,
                 at if complete else None, run.total, done, failed, run.skipped,
                 {k: run.transitions.get(k, 0) + counts.get(k, 0) for k in {*run.transitions, *counts}},
-                run.completion_notified)
-            row = _tenant_row(run_id, tenant_id, "done" if ok else "failed", finished=at,
+                run.completion_notified,
+                credited=None if run.credited is None else run.credited + (1 if credited else 0))
+            row = _tenant_row(run_id, tenant_id, "done" if ok else "failed", finished=at, credited=credited,
                               error=entities.fit_text(error, 2048) if error else None,
                               **{f"transitions_{k.lower()}": v for k, v in counts.items()})
             try:

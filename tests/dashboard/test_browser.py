@@ -164,3 +164,32 @@ def test_keyboard_reaches_the_filters_and_the_export(demo_page, browser):
     assert focused[0] == "skip"
     for target in ("f-severity", "f-check", "f-customer", "f-credit", "export-csv", "export-json"):
         assert target in focused, focused
+
+
+def test_each_findings_text_is_whole_again_in_the_page(browser, tmp_path):
+    # The page carries what a check's findings share once; its script puts every text back together.
+    from dashboard_support import finding, inputs, tenant
+
+    from pal_audit.dashboard import build, render
+
+    tids = [f"{i:08x}-0000-4000-8000-000000000000" for i in range(3)]
+    texts = {tid: (f"Linked to partner ID 1234567, but no active role is PAL-eligible: Reader at "
+                   f"/subscriptions/{tid} (Reader is not PAL-eligible per the PEC role table).",
+                   f"Ask the customer to grant a PAL-eligible role where this identity works, e.g.\n"
+                   f"az role assignment create --assignee oid-{i} --role \"Support Request Contributor\" "
+                   f"--scope /subscriptions/{tid} (or the portal's Access control (IAM)).")
+             for i, tid in enumerate(tids)}
+    view = build(inputs(tuple(tenant(t, f"Customer {i}") for i, t in enumerate(tids)),
+                        tuple(finding(t, "link_without_eligible_role", detail=d, remediation=r)
+                              for t, (d, r) in texts.items())))
+    html = render(view).html
+    # Said twice for three findings: under its check, and in the data the script reads.
+    assert html.count("Ask the customer to grant") == 2
+    page = tmp_path / "page.html"
+    page.write_text(html, encoding="utf-8")
+    browser.get(page.as_uri())
+    for row in browser.find_elements("css selector", "#findings tbody tr"):
+        detail, fix = [e.get_attribute("textContent") for e in row.find_elements("css selector", ".pre")]
+        assert (detail, fix) == texts[row.get_attribute("data-tenant")]
+        assert row.get_attribute("data-check") == "link_without_eligible_role"
+    assert [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "WARNING")] == []

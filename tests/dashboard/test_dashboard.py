@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import re
+from dataclasses import replace
 from datetime import timedelta
 from html import unescape
 
@@ -22,6 +23,7 @@ from typer.testing import CliRunner
 from pal_audit.cli.main import app
 from pal_audit.cli.report import ScanReport, to_json
 from pal_audit.dashboard import build, csp, evidence, render
+from pal_audit.dashboard.inputs import CreditInput
 from pal_audit.model import Finding, Severity
 
 A, B, C, D = ("aaaaaaaa-0000-0000-0000-000000000001", "bbbbbbbb-0000-0000-0000-000000000002",
@@ -55,6 +57,54 @@ def test_an_identity_denied_by_an_open_finding_does_not_carry_the_credit():
     assert view.customers[0].via == ("mon-app",)
     assert [(e.identity, e.object_id, e.partner_id) for e in view.evidence] == [
         ("mon-app", f"oid-mon-app-{A[:4]}", "1234567")]
+
+
+def recorded(t, name: str, *entries: CreditInput, last_verified=NOW - timedelta(hours=1)):
+    """Tenant `t` with identity `name` carrying the credit evidence its audit recorded."""
+    idents = tuple(replace(i, credit=entries, last_verified=last_verified, link_partner_id="1234567")
+                   if i.identity == name else i for i in t.identities)
+    return replace(t, identities=idents)
+
+
+def test_recorded_credit_names_identity_role_and_scope_with_its_own_first_verified():
+    since = NOW - timedelta(days=40)
+    t = recorded(tenant(A, "Adatum", identities=(("ops-app", True), ("mon-app", True))), "ops-app",
+                 CreditInput("1234567", "Contributor", "b24988ac", "/subscriptions/s1", since),
+                 CreditInput("1234567", "Support Request Contributor", "cfd33db0", "/",
+                             NOW - timedelta(days=2)))
+    # mon-app: recorded without credit. With no finding denying it, only the evidence says so.
+    t = recorded(t, "mon-app")
+    view = build(inputs((t,), (finding(A, "excessive_privilege", severity="medium"),)))
+    row = view.customers[0]
+    assert (row.credit, [w.text() for w in row.through]) == (
+        "credited", ["ops-app (Contributor, Support Request Contributor)"])
+    assert [(e.identity, e.role, e.scope, e.first_verified, e.last_verified) for e in view.evidence] == [
+        ("ops-app", "Contributor", "/subscriptions/s1", since, NOW - timedelta(hours=1)),
+        ("ops-app", "Support Request Contributor", "/", NOW - timedelta(days=2), NOW - timedelta(hours=1))]
+    csv_rows = list(csv.DictReader(io.StringIO(evidence.to_csv(view))))
+    assert [(r["role"], r["scope"], r["first_verified"]) for r in csv_rows] == [
+        ("Contributor", "/subscriptions/s1", since.isoformat()),
+        ("Support Request Contributor", "/", (NOW - timedelta(days=2)).isoformat())]
+
+
+def test_recorded_credit_for_another_partner_id_or_a_failed_audit_is_no_credit():
+    other = recorded(tenant(A, "Adatum"), "ops-app", CreditInput("7777777", "Owner", "8e3af657", "/", NOW))
+    failed = recorded(tenant(B, "Bellows", identities=(("ops-app", False),)), "ops-app",
+                      CreditInput("1234567", "Owner", "8e3af657", "/", NOW))
+    view = build(inputs((other, failed)))
+    assert [(c.name, c.credit, c.via) for c in view.customers] == [
+        ("Adatum", "not credited", ()), ("Bellows", "not credited", ())]
+    assert view.evidence == ()
+
+
+def test_the_trend_takes_each_runs_own_credited_count_when_it_covered_every_customer():
+    tenants = four_customers()
+    whole, partial, old = (replace(run("r1", NOW - timedelta(days=2)), credited=2, total=4),
+                           replace(run("r2", NOW - timedelta(days=1)), credited=1, total=1),
+                           run("r3", NOW - timedelta(hours=2)))
+    view = build(inputs(tenants, (), (whole, partial, old)))
+    # r1: its own count. r2 audited one tenant: reconstructed (3 expected, none denied). r3: no count.
+    assert [p.credited for p in view.trend] == [2, 3, 3]
 
 
 def test_a_scan_without_a_known_partner_id_credits_only_identities_with_a_link():
@@ -133,6 +183,13 @@ def test_evidence_files_hold_the_fields_a_ticket_needs_and_no_formula():
 # ---------------------------------------------------------------- from the demo's tables, CLI and HTTP
 
 
+async def _stored_runs(storage):
+    from pal_audit.store import Store
+
+    async with Store.from_connection_string(storage) as store:
+        return sorted(await store.runs.recent(NOW - timedelta(days=3650)), key=lambda r: r.run_id)
+
+
 @pytest.mark.azurite
 async def test_the_dashboard_tells_the_demo_story_from_its_tables(app_env_fresh, tmp_path):
     _cloud, storage = app_env_fresh
@@ -144,6 +201,8 @@ async def test_the_dashboard_tells_the_demo_story_from_its_tables(app_env_fresh,
     assert (margie.credit, margie.via, margie.open_total) == ("credited", ("ops-app",), 0)
     assert [p.run_id for p in view.trend] == [first, second]
     assert [p.credited for p in view.trend] == [5, 6]         # Margie's earned credit in run 2
+    runs = await _stored_runs(storage)
+    assert [r.credited for r in runs] == [5, 6]               # counted by the runs themselves
     assert (view.latest_run_id, view.previous_run_id) == (second, first)
     assert sorted((c.transition, c.check_id, c.customer) for c in view.changes) == [
         ("RESOLVED", "link_missing", "Margie's Travel"),
@@ -151,6 +210,11 @@ async def test_the_dashboard_tells_the_demo_story_from_its_tables(app_env_fresh,
     row = next(e for e in view.evidence if e.tenant_id == MARGIE)
     assert row.partner_id == "1234567" and re.fullmatch(r"[0-9a-f-]{36}", row.object_id)
     assert row.first_verified is not None and row.first_verified > view.trend[0].at
+    # The audit recorded through which role and scope: every evidence row names both, and the
+    # customer's row shows the identity with its role.
+    assert all(e.role and e.scope.startswith(("/subscriptions/", "/providers/", "/")) for e in view.evidence)
+    assert margie.through[0].roles == (row.role,) and f"ops-app ({row.role})" in render(view).html
+    assert row.first_verified == row.last_verified == margie.last_audited   # credited since run 2 only
 
     out = tmp_path / "evidence.json"
     args = ["report", "--registry", str(EXAMPLES / "registry.yaml"), "--evidence", str(out),
@@ -234,3 +298,20 @@ def test_report_from_unreachable_storage_is_exit_2_naming_it(tmp_path, monkeypat
     assert result.exit_code == 2, result.output
     assert "--store tables: Table storage failed" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "p.html").exists()
+
+
+def test_shared_ends_are_cut_at_words_and_give_every_text_back_whole():
+    from pal_audit.dashboard.factoring import MIN_SHARED, Ends, shared_ends
+
+    texts = ["Grant a role to oid-1 at /subscriptions/a, then wait for the next audit.",
+             "Grant a role to oid-22 at /subscriptions/b, then wait for the next audit.",
+             "Grant a role to oid-3 at /subscriptions/c, then wait for the next audit."]
+    ends = shared_ends(texts)
+    assert ends == Ends("Grant a role to ", " then wait for the next audit.")
+    assert [ends.prefix + ends.middle(t) + ends.suffix for t in texts] == texts
+    assert shared_ends(texts[:1]) == Ends()                      # one text: nothing shared
+    assert shared_ends(["same text here", "same text here"]) == Ends()   # too short to be worth it
+    same = "x" * MIN_SHARED
+    assert shared_ends([same, same]) == Ends(same, "")          # identical texts: all shared
+    short = shared_ends(["ab cd " + "y" * 30, "ab cd " + "z" * 30])
+    assert short == Ends()                                       # 6 shared characters only
