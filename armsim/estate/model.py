@@ -15,7 +15,14 @@ DEFAULT_IDENTITY_HEADER = "armsim-identity-header"
 
 
 class EstateError(ValueError):
-    """The estate file is unreadable or invalid; the message names the file and the place in it."""
+    """The estate file is unreadable or invalid; the message names the file and the place in it.
+
+    `where` is the path in the document (`tenants[0].tenant_id`) when the error is about one place,
+    so the loader can add that place's line number."""
+
+    def __init__(self, message: str, where: str | None = None) -> None:
+        super().__init__(message)
+        self.where = where
 
 
 @dataclass(frozen=True)
