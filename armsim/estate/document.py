@@ -8,8 +8,11 @@ the values, so when validation fails the text is composed again, once, to name t
 
 from __future__ import annotations
 
+import gc
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import yaml
@@ -17,6 +20,21 @@ import yaml
 # libyaml's loader builds the same values as the pure one, several times faster.
 _YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STEP = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Build a large object graph without the cyclic garbage collector's pauses.
+
+    Loading allocates millions of objects and no cycles worth collecting; with the collector on,
+    each pass over the growing heap made a 10,000-tenant load take about twice the CPU."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def read_document(text: str) -> Any:
