@@ -4,6 +4,9 @@ validation error names the line of the place that is wrong."""
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -68,3 +71,14 @@ def test_a_json_estate_error_names_its_line_too(tmp_path: Path) -> None:
     line = 1 + json.dumps(data, indent=1).splitlines().index('     "app_id": "not-a-guid"')
     with pytest.raises(EstateError, match=rf"app_id: not a GUID: 'not-a-guid' \(line {line}\)$"):
         load_estate(f)
+
+
+def test_validate_says_how_long_the_load_took_and_what_it_holds() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "armsim", "validate", "--estate", str(ESTATE_FILE)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r": ok: 3 tenants, \d+ principals, \d+ partners \(loaded in \d+\.\d s", proc.stdout)
