@@ -13,6 +13,7 @@ import argparse
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -32,10 +33,12 @@ def secret(identity: str) -> str:
     return f"sim-only-bench-{identity}"
 
 
-def tenant(i: int, subscriptions: int) -> dict:
+def tenant(i: int, subscriptions: int) -> dict[str, Any]:
     tid = _guid("tenant", i)
     subs = [_guid("sub", i, s) for s in range(subscriptions)]
-    principals, assignments, eligible = [], [], []
+    principals: list[dict[str, Any]] = []
+    assignments: list[dict[str, str]] = []
+    eligible: list[dict[str, str]] = []
     group = _guid("group", i)
     principals.append({"object_id": group, "type": "Group"})
     custom_role = _guid("role", i)
