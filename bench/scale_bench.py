@@ -47,6 +47,7 @@ class ArmsimLoad:
     """How long armsim took from start to its ready line, and its memory then."""
 
     load_s: float
+    cpu_s: float  # armsim's CPU until ready: on a busy machine the wall time says little
     rss_mib: float  # resident once ready
     peak_mib: float  # high-water mark while loading (VmHWM)
 
@@ -67,6 +68,7 @@ class Row:
     report_bytes: int
     armsim_cpu_s: float  # what serving the audit cost armsim (it shares the machine)
     armsim_load_s: float
+    armsim_load_cpu_s: float
     armsim_rss_mib: float
     armsim_peak_mib: float
 
@@ -128,6 +130,7 @@ class Armsim:
             raise SystemExit(f"scale_bench: armsim did not start on {estate} (exit {self.proc.returncode})")
         self.load = ArmsimLoad(
             load_s=time.perf_counter() - started,
+            cpu_s=_proc_cpu_s(self.proc.pid),
             rss_mib=_proc_status_kib(self.proc.pid, "VmRSS") / 1024,
             peak_mib=_proc_status_kib(self.proc.pid, "VmHWM") / 1024,
         )
@@ -263,6 +266,7 @@ def measure(size: int, latency_ms: int, configs: list[str], workdir: Path, timeo
                     report_bytes=audit.report_bytes,
                     armsim_cpu_s=sim.cpu_s() - armsim_cpu0,
                     armsim_load_s=sim.load.load_s,
+                    armsim_load_cpu_s=sim.load.cpu_s,
                     armsim_rss_mib=sim.load.rss_mib,
                     armsim_peak_mib=sim.load.peak_mib,
                 )
@@ -280,7 +284,8 @@ def measure_load(size: int, workdir: Path) -> dict[str, Any]:
     sim.stop()
     row = {"tenants": size, "estate_mib": estate.stat().st_size / 2**20, **asdict(sim.load)}
     print(
-        f"armsim load  {size:>6} tenants  {row['load_s']:6.1f} s  rss {row['rss_mib']:6.0f} MiB  "
+        f"armsim load  {size:>6} tenants  {row['load_s']:6.1f} s ({row['cpu_s']:.1f} s CPU)  "
+        f"rss {row['rss_mib']:6.0f} MiB  "
         f"peak {row['peak_mib']:6.0f} MiB  (estate file {row['estate_mib']:.0f} MiB)",
         flush=True,
     )
@@ -296,18 +301,27 @@ def format_row(r: Row) -> str:
     )
 
 
+def _load_cell(wall: float, cpu: float | None) -> str:
+    return f"{wall:.1f}" if cpu is None else f"{wall:.1f} ({cpu:.1f} CPU)"
+
+
 def table(results: dict[str, Any]) -> str:
-    lines = [
-        "| tenants | latency ms | engine | wall s | CPU s | wall/CPU | requests/identity | peak MiB "
-        "| armsim load s | armsim MiB |",
-        "|---:|---:|:---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
+    """The markdown tables of a run: audits (if any), then armsim loads (if any)."""
+    lines: list[str] = []
+    if results.get("rows"):
+        lines += [
+            "| tenants | latency ms | engine | wall s | CPU s | wall/CPU | CPU ms/identity "
+            "| requests/identity | peak MiB | armsim load s | armsim MiB |",
+            "|---:|---:|:---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
     for r in results.get("rows", []):
         engine = f"{r['config']} ({r['concurrency']})" if r["concurrency"] else r["config"]
+        per_identity_ms = 1000 * r["cpu_s"] / (r["tenants"] * len(IDENTITIES))
         lines.append(
             f"| {r['tenants']:,} | {r['latency_ms']} | {engine} | {r['wall_s']:,.1f} | {r['cpu_s']:,.1f} | "
-            f"{r['wall_per_cpu']:.2f} | {r['requests_per_identity']:.2f} | {r['peak_mib']:,.0f} | "
-            f"{r['armsim_load_s']:.1f} | {r['armsim_rss_mib']:,.0f} |"
+            f"{r['wall_per_cpu']:.2f} | {per_identity_ms:.1f} | {r['requests_per_identity']:.2f} | "
+            f"{r['peak_mib']:,.0f} | {_load_cell(r['armsim_load_s'], r.get('armsim_load_cpu_s'))} | "
+            f"{r['armsim_rss_mib']:,.0f} |"
         )
     if results.get("loads"):
         lines += [
@@ -317,10 +331,10 @@ def table(results: dict[str, Any]) -> str:
         ]
         for x in results["loads"]:
             lines.append(
-                f"| {x['tenants']:,} | {x['estate_mib']:.0f} | {x['load_s']:.1f} | {x['rss_mib']:,.0f} | "
-                f"{x['peak_mib']:,.0f} |"
+                f"| {x['tenants']:,} | {x['estate_mib']:.0f} | {_load_cell(x['load_s'], x.get('cpu_s'))} | "
+                f"{x['rss_mib']:,.0f} | {x['peak_mib']:,.0f} |"
             )
-    return "\n".join(lines)
+    return "\n".join(lines).strip("\n")
 
 
 def _save(out: Path, results: dict[str, Any]) -> None:
