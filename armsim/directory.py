@@ -7,6 +7,7 @@ Pure logic over a validated Estate (no HTTP here), so the semantics that the ARM
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -145,13 +146,13 @@ _EARLIEST = datetime.min.replace(tzinfo=UTC)
 _LATEST = datetime.max.replace(tzinfo=UTC)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Placed:
     """An assignment with its scope's ancestry, precomputed for fast at/above/below tests."""
 
     assignment: Assignment
     key: str
-    ancestors: frozenset[str]
+    ancestors: tuple[str, ...]  # shared with the view's ancestry cache: a handful of scopes, no copy
 
 
 class TenantView:
@@ -215,7 +216,7 @@ class TenantView:
 
     def _place(self, a: Assignment) -> _Placed:
         key = a.scope.lower()
-        return _Placed(a, key, frozenset(self.ancestors(key)))
+        return _Placed(a, key, self.ancestors(key))
 
     def role(self, role_id: str) -> Role | None:
         return BUILTIN_BY_ID.get(role_id) or self.custom_roles.get(role_id)
@@ -363,22 +364,55 @@ class TenantView:
         return out
 
 
+class TenantViews(Mapping[str, TenantView]):
+    """Tenant id -> its `TenantView`, each built on first use.
+
+    A view's indexes cost about as much memory as the tenant itself and most of a large estate's
+    load time; a benchmark or test touches its tenants one by one, so none is built up front."""
+
+    def __init__(self, tenants: tuple[Tenant, ...]) -> None:
+        self._tenants = {t.tenant_id: t for t in tenants}
+        self._views: dict[str, TenantView] = {}
+
+    def __getitem__(self, tenant_id: str) -> TenantView:
+        view = self._views.get(tenant_id)
+        if view is None:
+            view = self._views[tenant_id] = TenantView(self._tenants[tenant_id])
+            # Stored first: a managing tenant may in turn delegate to this one.
+            for d in view.tenant.delegations:
+                view.foreign[d.managed_by] = self[d.managed_by]
+        return view
+
+    def __contains__(self, tenant_id: object) -> bool:
+        return tenant_id in self._tenants
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tenants)  # estate order
+
+    def __len__(self) -> int:
+        return len(self._tenants)
+
+
 @dataclass
 class Directory:
     """The whole simulated cloud: tenants, where each subscription lives, and the mutable links."""
 
     estate: Estate
-    tenants: dict[str, TenantView] = field(init=False)
+    tenants: TenantViews = field(init=False)
     subscription_tenant: dict[str, str] = field(init=False)
     links: dict[tuple[str, str], LinkRecord] = field(init=False)
     # a person (home tenant, object id) -> {tenant where it is a guest: its object id there}
     _guests: dict[tuple[str, str], dict[str, str]] = field(init=False)
+    # managing tenant id -> customer tenant ids with an effective delegation to it, in estate order
+    _customers: dict[str, list[str]] = field(init=False)
+    _by_domain: dict[str, str] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        self.tenants = {t.tenant_id: TenantView(t) for t in self.estate.tenants}
-        for tv in self.tenants.values():
-            for d in tv.tenant.delegations:
-                tv.foreign[d.managed_by] = self.tenants[d.managed_by]
+        self.tenants = TenantViews(self.estate.tenants)
+        self._customers = {}
+        for t in self.estate.tenants:
+            for managing in dict.fromkeys(d.managed_by for d in t.delegations if d.effective):
+                self._customers.setdefault(managing, []).append(t.tenant_id)
         self.subscription_tenant = {
             s.subscription_id: t.tenant_id for t in self.estate.tenants for s in t.subscriptions
         }
@@ -398,11 +432,7 @@ class Directory:
 
     def customers_of(self, managing_tid: str) -> list[TenantView]:
         """Customer tenants with an effective Lighthouse delegation to `managing_tid`."""
-        return [
-            tv
-            for tv in self.tenants.values()
-            if any(d.effective and d.managed_by == managing_tid for d in tv.tenant.delegations)
-        ]
+        return [self.tenants[tid] for tid in self._customers.get(managing_tid, ())]
 
     def user_in_tenant(self, home_tenant_id: str, home_object_id: str, tenant_id: str) -> str | None:
         """The object id a person (a home user) has in `tenant_id`: itself at home, its guest
@@ -419,18 +449,27 @@ class Directory:
             return []
         home = (p.guest_of.tenant_id, p.guest_of.object_id) if p.guest_of else (tenant_id, object_id)
         guest_in = self._guests.get(home, {})
-        return [tv for tid, tv in self.tenants.items() if tid == home[0] or tid in guest_in]
+        return [self.tenants[tid] for tid in self.tenants if tid == home[0] or tid in guest_in]
 
     def tenant_by_name(self, segment: str) -> TenantView | None:
         """A tenant named in a URL: its id or its default domain (fabrikam.onmicrosoft.com)."""
         low = segment.lower()
-        tv = self.tenants.get(low)
-        if tv is None:
-            tv = next((t for t in self.tenants.values() if t.tenant.default_domain == low), None)
-        return tv
+        if low in self.tenants:
+            return self.tenants[low]
+        if self._by_domain is None:  # the first name that is no id: index every domain once
+            self._by_domain = {}
+            for t in self.estate.tenants:
+                self._by_domain.setdefault(t.default_domain, t.tenant_id)  # the first tenant wins
+        tid = self._by_domain.get(low)
+        return None if tid is None else self.tenants[tid]
 
     def managed_identities(self) -> list[tuple[TenantView, Principal]]:
-        return [(tv, p) for tv in self.tenants.values() for p in tv.tenant.principals if p.managed_identity]
+        return [
+            (self.tenants[t.tenant_id], p)
+            for t in self.estate.tenants
+            for p in t.principals
+            if p.managed_identity
+        ]
 
     def partner_name(self, partner_id: str) -> str | None:
         partner = self.estate.partners.get(partner_id)

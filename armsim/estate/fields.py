@@ -21,7 +21,7 @@ class FieldReader:
         self.source = source
 
     def fail(self, path: str, problem: str) -> EstateError:
-        return EstateError(f"{self.source}: {path or '(top level)'}: {problem}")
+        return EstateError(f"{self.source}: {path or '(top level)'}: {problem}", where=path)
 
     # Values are `Any`: they are what YAML (or JSON) gave, checked only by these readers.
 

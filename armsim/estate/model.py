@@ -15,16 +15,23 @@ DEFAULT_IDENTITY_HEADER = "armsim-identity-header"
 
 
 class EstateError(ValueError):
-    """The estate file is unreadable or invalid; the message names the file and the place in it."""
+    """The estate file is unreadable or invalid; the message names the file and the place in it.
+
+    `where` is the path in the document (`tenants[0].tenant_id`) when the error is about one place,
+    so the loader can add that place's line number."""
+
+    def __init__(self, message: str, where: str | None = None) -> None:
+        super().__init__(message)
+        self.where = where
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Partner:
     partner_id: str
     name: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FederatedCredential:
     """An accepted client assertion: an armsim token of `issuer_tenant_id`, or any token of `issuer`."""
 
@@ -34,14 +41,14 @@ class FederatedCredential:
     audience: str = "api://AzureADTokenExchange"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Certificate:
     sha1_thumbprint: str  # base64url, as in a JWT `x5t` header
     sha256_thumbprint: str  # base64url, as in `x5t#S256`
     public_key_pem: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GuestOf:
     """The person a guest user is: the user's tenant and object id at home."""
 
@@ -49,7 +56,7 @@ class GuestOf:
     object_id: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Principal:
     object_id: str
     type: str
@@ -70,7 +77,7 @@ class Principal:
     mfa_required: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Assignment:
     assignment_id: str  # GUID; the last segment of the assignment's ARM id
     principal_id: str
@@ -84,7 +91,7 @@ class Assignment:
         return (self.start is None or self.start <= now) and (self.end is None or now < self.end)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Subscription:
     subscription_id: str
     name: str
@@ -93,7 +100,7 @@ class Subscription:
     state: str = "Enabled"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Authorization:
     """One principal of the managing tenant with one built-in role in a Lighthouse delegation;
     `max_activation` (ISO 8601 duration) is set only on just-in-time (eligible) authorizations."""
@@ -104,7 +111,7 @@ class Authorization:
     max_activation: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Delegation:
     """An Azure Lighthouse delegation of a customer subscription or resource group to a managing
     tenant: a registration definition and (when `assigned`) its assignment at `scope`."""
@@ -129,7 +136,7 @@ class Delegation:
         return self.assigned and self.state == "Succeeded"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Tenant:
     tenant_id: str
     name: str
@@ -149,7 +156,7 @@ class Tenant:
         return f"{slug}.onmicrosoft.com"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Throttle:
     reads_burst: int = 250
     reads_per_second: float = 25
@@ -157,7 +164,7 @@ class Throttle:
     writes_per_second: float = 10
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FailRule:
     match: str  # case-insensitive substring of the path, or an operation name
     status: int
@@ -171,7 +178,7 @@ class FailRule:
     delay_ms: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Estate:
     partners: dict[str, Partner]
     tenants: tuple[Tenant, ...]

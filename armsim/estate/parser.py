@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from armsim.estate.delegations import check_delegations, read_delegations, read_graph_permissions
+from armsim.estate.document import collector_paused, line_of, read_document
 from armsim.estate.faults import read_faults
 from armsim.estate.fields import FieldReader
 from armsim.estate.model import DEFAULT_IDENTITY_HEADER, Estate, EstateError, Partner, Subscription, Tenant
@@ -31,12 +32,20 @@ def load_estate(path: str | Path, *, now: datetime | None = None) -> Estate:
     except OSError as e:
         raise EstateError(f"{p}: cannot read estate file: {e.strerror or e}") from None
     try:
-        data = yaml.safe_load(text)
+        with collector_paused():
+            data = read_document(text)
     except yaml.YAMLError as e:
         raise EstateError(f"{p}: not valid YAML: {e}") from None
     if data is None:
         raise EstateError(f"{p}: the estate file is empty (expected a mapping with `tenants:`)")
-    return parse_estate(data, source=str(p), now=now)
+    try:
+        with collector_paused():
+            return parse_estate(data, source=str(p), now=now)
+    except EstateError as e:
+        line = line_of(text, e.where) if e.where is not None else None
+        if line is None:
+            raise
+        raise EstateError(f"{e} (line {line})", where=e.where) from None
 
 
 def parse_estate(data: Any, source: str = "<estate>", *, now: datetime | None = None) -> Estate:
