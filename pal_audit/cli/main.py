@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
+from pal_audit.cli.fix import fix_command
 from pal_audit.cli.report import ScanReport, render_table, to_csv, to_json
 from pal_audit.cli.scan import run_scan
 from pal_audit.engine.auditor import DEFAULT_CONCURRENCY
@@ -263,6 +264,10 @@ def demo(
     from pal_audit.cli.demo import run_demo
 
     raise typer.Exit(run_demo(workdir))
+
+
+# Commands whose bodies live in modules of their own (docs/cli.md).
+app.command("fix")(fix_command)
 
 
 def main() -> None:
