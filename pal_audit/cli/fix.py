@@ -78,7 +78,7 @@ def fix_command(
     """Plan the link changes the findings ask for; change them with --apply."""
     if plan_file is not None and not apply:
         usage_error(f"{plan_file}: a plan file is only read with --apply (pal-audit fix --apply {plan_file})")
-    if apply and not yes and not sys.stdin.isatty():
+    if apply and not yes and not stdin_is_terminal():
         usage_error("--apply: not a terminal, so nobody can confirm the changes; add --yes to apply "
                     "without asking")
     reg = _load_registry(registry)
@@ -129,6 +129,11 @@ def fix_command(
             console.print("Nothing was changed. Apply with: pal-audit fix --apply"
                           + (f" {plan_out}" if plan_out else "") + " ...")
     raise typer.Exit(exit_code(not_audited, results))
+
+
+def stdin_is_terminal() -> bool:
+    """Whether someone can answer the confirmation."""
+    return sys.stdin.isatty()
 
 
 def exit_code(not_audited: list[str], results: list[ActionResult] | None) -> int:
