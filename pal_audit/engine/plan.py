@@ -106,7 +106,7 @@ def plan_fixes(results: Iterable[tuple[TenantSnapshot, Sequence[Finding]]], part
     Only evidence plans an action: a unit that failed (or a finding that is suppressed) plans
     nothing. When two findings ask for different changes of one link (a previous id on an
     identity without access: update or delete), an allowed action wins over a held one, and
-    the first check in the order above wins among equals.
+    among allowed ones the delete wins (see `_ORDER`).
     """
     actions: list[LinkAction] = []
     held: list[LinkAction] = []
@@ -131,8 +131,10 @@ def plan_fixes(results: Iterable[tuple[TenantSnapshot, Sequence[Finding]]], part
     return Plan(partner_id, tuple(sorted(actions, key=order)), tuple(sorted(held, key=order)), flags)
 
 
-_ORDER = ("link_missing", "link_previous_partner_id", "link_foreign_partner", "link_on_excluded_tenant",
-          "link_without_access")
+# Which change wins when two findings ask about one link: a delete the user allowed (a previous id
+# on an identity without access) before the update that would keep a link earning nothing.
+_ORDER = ("link_missing", "link_without_access", "link_on_excluded_tenant", "link_foreign_partner",
+          "link_previous_partner_id")
 
 
 # ---------------------------------------------------------------- the plan file
