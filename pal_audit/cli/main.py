@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from pal_audit.cli.fix import fix_command
+from pal_audit.cli.me import me_command
 from pal_audit.cli.report import ScanReport, render_table, to_csv, to_json
 from pal_audit.cli.scan import run_scan
 from pal_audit.engine.auditor import DEFAULT_CONCURRENCY
@@ -268,6 +269,7 @@ def demo(
 
 # Commands whose bodies live in modules of their own (docs/cli.md).
 app.command("fix")(fix_command)
+app.command("me")(me_command)
 
 
 def main() -> None:
