@@ -226,8 +226,12 @@ async def _link(engineer: EngineerSession, survey: Survey, policy: PartnerPolicy
 
 
 def _roles_text(view: TenantView) -> str:
-    parts = [*view.credit_active, *(f"{r} (PIM-eligible)" for r in view.credit_pim)]
-    return "; ".join(parts) if parts else "-"
+    """Role names only (the JSON output has the scopes): "Contributor, Reader (PIM-eligible)"."""
+    def names(roles: tuple[str, ...]) -> list[str]:
+        return sorted({r.split(" at ", 1)[0] for r in roles})
+
+    parts = [*names(view.credit_active), *(f"{r} (PIM-eligible)" for r in names(view.credit_pim))]
+    return ", ".join(parts) if parts else "-"
 
 
 def render(survey: Survey, policy: PartnerPolicy, console: Console) -> None:
