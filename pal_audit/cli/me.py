@@ -245,7 +245,7 @@ def render(survey: Survey, policy: PartnerPolicy, console: Console) -> None:
         table.add_column(col, overflow="fold")
     for view in survey.tenants:
         advice = advise(view, policy, survey.home_tenant_id)
-        name = view.name + (" (home)" if view.home else "")
+        name = view.name + (" (home)" if view.home else " (Lighthouse)" if view.managed_from else "")
         linked = view.link or ("-" if view.status == "ok" else "? (not read)")
         table.add_row(name, linked, _roles_text(view), advice.earns, advice.todo)
     console.print(table)
@@ -256,7 +256,8 @@ def view_dict(view: TenantView, advice: Advice) -> dict[str, object]:
             "principal_id": view.snapshot.principal_id if view.snapshot else None, "link": view.link,
             "credit_roles_active": list(view.credit_active), "credit_roles_pim": list(view.credit_pim),
             "earns_credit": advice.earns, "what_to_do": advice.todo, "problem": view.problem or None,
-            "resolve": view.resolve or None, "findings": [f.check_id for f in view.findings]}
+            "resolve": view.resolve or None, "findings": [f.check_id for f in view.findings],
+            "managed_from": view.managed_from}
 
 
 def to_json(survey: Survey, policy: PartnerPolicy, results: list[ActionResult] | None) -> str:

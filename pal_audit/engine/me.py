@@ -92,9 +92,16 @@ class TenantView:
     credit_pim: tuple[str, ...] = ()         # PIM-eligible roles that earn credit once activated
     problem: str = ""                        # why the tenant could not be read
     resolve: str = ""                        # the command that resolves `problem`
+    # Reached through Azure Lighthouse from the home tenant: the roles the delegations authorize the
+    # user for (permanent ones; just-in-time ones earn nothing), and the home tenant's link.
+    managed_from: str | None = None
+    home_link: str | None = None
+    lighthouse_credit: int = 0      # home tenant: customers whose Lighthouse work its link credits
 
     @property
     def link(self) -> str | None:
+        if self.managed_from is not None:
+            return self.home_link       # through Lighthouse the link that counts is the home tenant's
         s = self.snapshot
         return s.link.partner_id if s is not None and s.link is not None else None
 
@@ -110,11 +117,17 @@ class Advice:
 def advise(view: TenantView, policy: PartnerPolicy, home_tenant_id: str | None = None) -> Advice:
     """Pure: whether the engineer's work in this tenant earns the partner credit, and what to do."""
     tid = view.tenant_id
+    if view.managed_from is not None and view.status == "ok":
+        return _advise_lighthouse(view, policy)
     if view.status != "ok" or view.snapshot is None:
         return Advice("unknown", f"{view.problem}: {view.resolve}" if view.resolve else view.problem)
     checks = {f.check_id for f in view.findings}
     link = view.link
-    roles = bool(view.credit_active or view.credit_pim)
+    roles = bool(view.credit_active or view.credit_pim or view.lighthouse_credit)
+    via = f" (credits your Lighthouse work in {view.lighthouse_credit} tenant(s))" if view.lighthouse_credit \
+        else ""
+    if view.lighthouse_credit and link is not None and link == policy.partner_id:
+        return Advice("yes", "nothing to do" + via)
     if link is not None and not policy.is_ours(link):
         return Advice("no", f"linked to another partner ({link}); if the work is for us: "
                             "pal-audit me --link --overwrite-foreign", can_link=roles, foreign=True)
@@ -124,7 +137,7 @@ def advise(view: TenantView, policy: PartnerPolicy, home_tenant_id: str | None =
                 return Advice("no", "your home tenant: nothing to link")
             return Advice("no", "no PAL-eligible role here, nothing to link; if you work here, ask the "
                                 "customer for one")
-        return Advice("no", "link: pal-audit me --link", can_link=True)
+        return Advice("no", "link: pal-audit me --link" + via, can_link=True)
     if "link_previous_partner_id" in checks or link != policy.partner_id:
         return Advice("yes" if view.credit_active else "no",
                       f"linked to our previous id {link}: pal-audit me --link moves it to "
@@ -135,6 +148,21 @@ def advise(view: TenantView, policy: PartnerPolicy, home_tenant_id: str | None =
         return Advice("when PIM-activated", "earns while you activate your eligible role in PIM")
     return Advice("no", "linked, but no PAL-eligible role here: ask the customer for one, or remove "
                         "the link if the work has ended (az managementpartner delete)")
+
+
+def _advise_lighthouse(view: TenantView, policy: PartnerPolicy) -> Advice:
+    where = "your link in your home tenant"
+    if not view.credit_active:
+        jit = " (just-in-time authorizations earn nothing)" if view.credit_pim else ""
+        return Advice("no", f"through Lighthouse: no permanent PAL-eligible authorization for you{jit}; "
+                            "ask for one in the delegation")
+    if view.home_link is None:
+        return Advice("no", f"through Lighthouse: {where} is missing: pal-audit me --link")
+    if not policy.is_ours(view.home_link):
+        return Advice("no", f"through Lighthouse: {where} credits another partner ({view.home_link})")
+    if view.home_link != policy.partner_id:
+        return Advice("yes", f"through Lighthouse: {where} is a previous id: pal-audit me --link moves it")
+    return Advice("yes", f"through Lighthouse: {where} counts; nothing to do")
 
 
 def _roles(snapshot: IdentitySnapshot, policy: PartnerPolicy) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -176,6 +204,28 @@ class Survey:
     tenants: list[TenantView] = field(default_factory=list)
 
 
+def _category(tenant: object) -> str:
+    """A tenant's tenantCategory (Home, ProjectedBy, ManagedBy), lower case; the SDK gives an enum."""
+    category = getattr(tenant, "tenant_category", None)
+    return str(getattr(category, "value", category) or "").lower()
+
+
+def _role_name(role_definition_id: str | None) -> str:
+    from pal_audit.checks.role_rules import PEC_TABLE
+
+    guid = str(role_definition_id or "").rstrip("/").rsplit("/", 1)[-1].lower()
+    entry = PEC_TABLE.get(guid)
+    return entry.name if entry is not None else guid
+
+
+def _eligible_name(described: str) -> bool:
+    """Lighthouse delegates built-in roles only, so the PEC table decides (by name here)."""
+    from pal_audit.checks.role_rules import PEC_TABLE
+
+    name = described.split(" at ", 1)[0]
+    return any(e.name == name and e.eligible for e in PEC_TABLE.values())
+
+
 class EngineerSession:
     """The engineer's sign-in and one HTTP pool. `async with EngineerSession(user, cloud) as s:`."""
 
@@ -183,6 +233,8 @@ class EngineerSession:
         self.user, self.cloud = user, cloud
         self._credentials: dict[str | None, TenantCredential] = {}
         self._sign_in = asyncio.Lock()
+        self.projected: set[str] = set()       # tenants reached through Lighthouse (ProjectedBy)
+        self.home_oid = ""
         self._slots = asyncio.Semaphore(concurrency)
         self._http: aiohttp.ClientSession | None = None
         self._transport: AioHttpTransport | None = None
@@ -226,6 +278,9 @@ class EngineerSession:
             await session.close()
         found = [(str(t.tenant_id).lower(), str(getattr(t, "display_name", None) or t.tenant_id))
                  for t in items if t.tenant_id]
+        self.projected = {str(t.tenant_id).lower() for t in items
+                          if t.tenant_id and _category(t) == "projectedby"}
+        self.home_oid = str(claims.get("oid", "")).lower()
         user = str(claims.get("upn") or claims.get("unique_name") or claims.get("oid") or "")
         self.user_name = user
         return (str(claims["tid"]).lower() if claims.get("tid") else None), found
@@ -256,6 +311,58 @@ class EngineerSession:
     async def survey(self, policy: PartnerPolicy) -> Survey:
         home, tenants = await self.tenants()
         cache = RoleDefinitionCache()
-        views = await asyncio.gather(*(self.read_tenant(tid, name, policy, home=tid == home, cache=cache)
-                                       for tid, name in tenants))
-        return Survey(home, getattr(self, "user_name", ""), list(views))
+        direct = [(tid, name) for tid, name in tenants if tid not in self.projected]
+        views = list(await asyncio.gather(*(self.read_tenant(tid, name, policy, home=tid == home, cache=cache)
+                                            for tid, name in direct)))
+        home_view = next((v for v in views if v.home), None)
+        home_link = home_view.link if home_view is not None else None
+        for tid, name in tenants:
+            if tid in self.projected:
+                views.append(await self.read_delegated(tid, name, home or "", home_link))
+        order = [tid for tid, _ in tenants]
+        views.sort(key=lambda v: order.index(v.tenant_id))
+        credited = sum(1 for v in views if v.managed_from is not None and v.credit_active)
+        if credited:
+            from dataclasses import replace
+
+            views = [replace(v, lighthouse_credit=credited) if v.home else v for v in views]
+        return Survey(home, getattr(self, "user_name", ""), views)
+
+    async def read_delegated(self, tenant_id: str, name: str, home: str, home_link: str | None) -> TenantView:
+        """A customer tenant reached through Lighthouse: the user never signs in there; the
+        delegations on its subscriptions say which roles authorize the user (from the home tenant)."""
+        from azure.mgmt.managedservices.aio import ManagedServicesClient
+
+        session = self.session(None)
+        options: dict[str, Any] = {"base_url": self.cloud.arm, "credential_scopes": [self.cloud.scope],
+                                   "api_version": "2022-10-01"}
+        if self._transport is not None:
+            options["transport"] = self._transport
+        client = ManagedServicesClient(self.credential(None), **options)
+        permanent: set[str] = set()
+        just_in_time: set[str] = set()
+        try:
+            subs = [s async for s in session.subscriptions().subscriptions.list()
+                    if str(getattr(s, "tenant_id", "") or "").lower() == tenant_id]
+            for sub in subs:
+                scope = f"/subscriptions/{sub.subscription_id}"
+                async for assignment in client.registration_assignments.list(
+                        scope, expand_registration_definition=True):
+                    definition = getattr(assignment.properties, "registration_definition", None)
+                    props = getattr(definition, "properties", None)
+                    for auth in getattr(props, "authorizations", None) or []:
+                        if str(auth.principal_id).lower() == self.home_oid:
+                            permanent.add(f"{_role_name(auth.role_definition_id)} at {scope}")
+                    for auth in getattr(props, "eligible_authorizations", None) or []:
+                        if str(auth.principal_id).lower() == self.home_oid:
+                            just_in_time.add(f"{_role_name(auth.role_definition_id)} at {scope}")
+        except Exception as exc:    # this tenant's row says why; the others stand
+            error = classify(exc, step="reading the Lighthouse delegations")
+            return TenantView(tenant_id, name, "error", managed_from=home,
+                              problem=f"{error.reason}: {error.message}")
+        finally:
+            await client.close()
+            await session.close()
+        eligible = tuple(sorted(r for r in permanent if _eligible_name(r)))
+        return TenantView(tenant_id, name, "ok", managed_from=home, home_link=home_link,
+                          credit_active=eligible, credit_pim=tuple(sorted(just_in_time)))

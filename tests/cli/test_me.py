@@ -188,3 +188,50 @@ def test_me_not_signed_in_to_the_azure_cli_is_exit_2_with_the_command(
         monkeypatch.setenv(key, value)
     code, _, err = me(armsim[1])
     assert code == 2 and "az login" in err and "Traceback" not in err
+
+
+ADATUM = "c1000000-0000-0000-0000-000000000007"     # delegates a subscription to Contoso (Lighthouse)
+ADATUM_SUB = f"{SUB_PREFIX}07"
+LIGHTHOUSE_ESTATE: dict[str, Any] = {
+    "partners": ESTATE["partners"], "faults": {"throttle": False},
+    "tenants": [
+        ESTATE["tenants"][0],
+        {"tenant_id": ADATUM, "name": "Adatum",
+         "subscriptions": [{"subscription_id": ADATUM_SUB, "name": "adatum-prod"}],
+         "delegations": [{"managed_by": CONTOSO, "scope": f"/subscriptions/{ADATUM_SUB}",
+                          "name": "Contoso managed services",
+                          "authorizations": [{"principal": ANA, "role": "Contributor"}]}]},
+    ],
+}
+
+
+@slow
+def test_me_through_lighthouse_credits_the_home_link_and_links_it(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    require_az()
+    with ArmSimServer(parse_estate(LIGHTHOUSE_ESTATE, "lighthouse.yaml"), ca_dir=tmp_path) as served:
+        cloud = ArmSimCloud(arm=served.arm, ca_bundle=served.ca_bundle)
+        cloud_file = tmp_path / "cloud.json"
+        cloud_file.write_text(json.dumps(served.to_dict()))
+        az = AzureCli(tmp_path / "azure-config", cloud)
+        az.register_armsim()
+        proc = az.run("login", "--use-device-code", "--tenant", CONTOSO, "--allow-no-subscriptions",
+                      "-o", "none")
+        assert proc.returncode == 0, proc.stderr
+        for key, value in az.env.items():
+            monkeypatch.setenv(key, value)
+        code, out, err = me(cloud_file, "-f", "json")
+        assert code == 0, err
+        tenants = by_name(out)
+        adatum = tenants["Adatum"]
+        assert (adatum["managed_from"], adatum["credit_roles_active"], adatum["earns_credit"]) == (
+            CONTOSO, [f"Contributor at /subscriptions/{ADATUM_SUB}"], "no")
+        assert "your link in your home tenant is missing" in adatum["what_to_do"]
+        assert tenants["Contoso"]["what_to_do"] == \
+            "link: pal-audit me --link (credits your Lighthouse work in 1 tenant(s))"
+        code, out, err = me(cloud_file, "--link", "--yes", "-f", "json")
+        assert code == 0, err
+        assert [(r["tenant_id"], r["kind"], r["result"]) for r in json.loads(out)["linked"]] == [
+            (CONTOSO, "create", "applied")]
+        tenants = by_name(me(cloud_file, "-f", "json")[1])
+        assert (tenants["Adatum"]["link"], tenants["Adatum"]["earns_credit"]) == (PARTNER, "yes")
