@@ -52,6 +52,9 @@ def me_command(
     = AuthMethod.azure_cli,
     cloud: Annotated[str | None, typer.Option(
         "--cloud", metavar="FILE", help="Cloud file; default the registry's cloud, else AzureCloud.")] = None,
+    tenant: Annotated[str | None, typer.Option(
+        "--tenant", metavar="ID", help="browser / device_code: your home tenant to sign in to first "
+        "(default: organizations, i.e. any work account).")] = None,
     link: Annotated[bool, typer.Option(
         "--link", help="Link to the partner id where you hold a PAL-eligible role and are not linked.")]
     = False,
@@ -67,7 +70,10 @@ def me_command(
     if overwrite_foreign and not link:
         usage_error("--overwrite-foreign: only with --link")
     policy, cloud_config = _policy_and_cloud(partner_id, registry, cloud)
-    user = _credential(auth, cloud_config)
+    if tenant is not None and auth == AuthMethod.azure_cli:
+        usage_error("--tenant: only with --auth browser or device_code (the Azure CLI's login names "
+                    "its own tenant: az login --tenant ID)")
+    user = _credential(auth, cloud_config, tenant or "organizations")
     from rich.console import Console
 
     console = Console(stderr=output_format == MeFormat.json)
@@ -125,7 +131,7 @@ def _policy_and_cloud(partner_id: str | None, registry: str | None,
     return PartnerPolicy(partner_id, previous), cloud_config
 
 
-def _credential(auth: AuthMethod, cloud: Cloud) -> TokenCredential:
+def _credential(auth: AuthMethod, cloud: Cloud, home_tenant: str) -> TokenCredential:
     """The engineer's sync credential; every tenant gets its token with `tenant_id=`."""
     from azure import identity
 
@@ -133,7 +139,7 @@ def _credential(auth: AuthMethod, cloud: Cloud) -> TokenCredential:
     if auth == AuthMethod.azure_cli:
         return identity.AzureCliCredential(additionally_allowed_tenants=anywhere)
     common: dict[str, object] = {"authority": cloud.authority, "additionally_allowed_tenants": anywhere,
-                                 "tenant_id": "organizations"}
+                                 "tenant_id": home_tenant}
     if cloud.name not in KNOWN_CLOUDS:
         common["disable_instance_discovery"] = True
     if cloud.ca_bundle is not None:

@@ -235,3 +235,20 @@ def test_me_through_lighthouse_credits_the_home_link_and_links_it(tmp_path: Path
             (CONTOSO, "create", "applied")]
         tenants = by_name(me(cloud_file, "-f", "json")[1])
         assert (tenants["Adatum"]["link"], tenants["Adatum"]["earns_credit"]) == (PARTNER, "yes")
+
+
+def test_me_with_a_device_code_signs_in_again_where_mfa_is_required(armsim: tuple[ArmSimCloud, Path]) -> None:
+    """No Azure CLI: azure-identity's DeviceCodeCredential (armsim approves as ana would in the
+    browser). Northwind's MFA is satisfied by a second device code sign-in to that tenant."""
+    code, out, err = me(armsim[1], "--auth", "device_code", "--tenant", CONTOSO, "-f", "json")
+    assert code == 0, err
+    assert err.count("To sign in, open ") == 2          # home, then Northwind (MFA)
+    tenants = by_name(out)
+    assert {n: t["status"] for n, t in tenants.items()} == dict.fromkeys(
+        ("Contoso", "Fabrikam", "Northwind", "Tailspin", "Litware", "Woodgrove"), "ok")
+    assert (tenants["Northwind"]["link"], tenants["Northwind"]["earns_credit"]) == (PARTNER, "yes")
+
+
+def test_me_tenant_is_only_for_interactive_sign_in(armsim: tuple[ArmSimCloud, Path]) -> None:
+    code, _, err = me(armsim[1], "--tenant", CONTOSO)
+    assert code == 2 and "--tenant: only with --auth browser or device_code" in err
