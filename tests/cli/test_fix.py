@@ -327,3 +327,13 @@ def link_as(estate: Estate, tenant: str, partner_id: str) -> None:
                                                  credential_scopes=[cloud.scope],
                                                  connection_verify=str(cloud.ca_bundle))
     client.partner.create(partner_id)
+
+
+def test_tenant_limits_the_audit_and_the_plan(estate_of: Any) -> None:
+    estate = estate_of()
+    estate.reset_stats()
+    code, out, err = fix(estate, "--tenant", estate.tid("Create"), *ALL_FLAGS, "-f", "json")
+    assert code == 0, err
+    actions = json.loads(out)["plan"]["actions"]
+    assert [(a["tenant_name"], a["kind"]) for a in actions] == [("Create", "create")]
+    assert estate.stats()["by_operation"]["partners.get"] == 1     # the other tenants were not audited
