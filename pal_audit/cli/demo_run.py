@@ -1,9 +1,10 @@
 """The demo's two nightly runs on Azurite, with alerts written as files (see demo.py).
 
 Run 1 audits the example estate: findings land in the Pal* tables as NEW and the alerts a
-partner would receive are written to `<workdir>/alerts/`. Then an engineer fixes one finding
-for real (links ops-app in Margie's Travel through the ManagementPartner API, signed in as
-ops-app) and run 2 shows the lifecycle: RESOLVED, and nothing re-alerted that did not change.
+partner would receive are written to `<workdir>/alerts/`. Then `pal-audit fix` plans the link
+changes run 1's findings ask for and applies the safe ones for real (signed in as each identity,
+through the ManagementPartner API), holding the risky ones back, and run 2 shows the lifecycle:
+RESOLVED, and nothing re-alerted that did not change.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import shutil
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -23,7 +25,9 @@ from pal_audit.registry import Registry, load_registry
 from pal_audit.registry.clouds import load_cloud_file
 from pal_audit.store import RunRecord
 
-FIX_TENANT, FIX_IDENTITY = "Margie's Travel", "ops-app"
+if TYPE_CHECKING:
+    from pal_audit.engine.auditor import TenantResult
+    from pal_audit.engine.links import ActionResult
 
 
 def demo_runs(console: Console, registry_path: Path, cloud_file: Path, work: Path) -> int:
@@ -40,8 +44,8 @@ def demo_runs(console: Console, registry_path: Path, cloud_file: Path, work: Pat
         render_table(first.report, console)
         _summarise(console, first, alerts_dir)
 
-        console.rule(f"[bold]An engineer links {FIX_IDENTITY} in {FIX_TENANT}, run 2")
-        _link(registry, cloud_file, FIX_TENANT, FIX_IDENTITY)
+        console.rule("[bold]pal-audit fix --apply: the safe fixes, then run 2")
+        _fix(console, registry, cloud_file, first)
         second = asyncio.run(_run(registry, cloud_file, alerts_dir))
         _summarise(console, second, alerts_dir)
         dashboard = asyncio.run(_write_dashboard(registry, work / "dashboard.html"))
@@ -71,6 +75,7 @@ class DemoRun:
     run: RunRecord | None               # as stored in PalRuns
     changes: Counter[str]               # transitions by name
     alerts: list[Path]                  # files the alerts wrote in this run
+    results: tuple[TenantResult, ...] = ()  # what the audit saw, for `fix` to plan from
 
 
 async def _run(registry: Registry, cloud_file: Path, alerts_dir: Path) -> DemoRun:
@@ -99,7 +104,7 @@ async def _run(registry: Registry, cloud_file: Path, alerts_dir: Path) -> DemoRu
         report.findings.extend(result.findings)
     changes = Counter(c.transition.value for o in scan.outcomes for c in o.changes)
     written = sorted(set(sink.directory.glob("*")) - before)
-    return DemoRun(report, run, changes, written)
+    return DemoRun(report, run, changes, written, tuple(scan.results))
 
 
 def _summarise(console: Console, run: DemoRun, alerts_dir: Path) -> None:
@@ -136,22 +141,20 @@ def _card_headline(path: Path) -> str:
     return "(card)"
 
 
-def _link(registry: Registry, cloud_file: Path, tenant_name: str, identity: str) -> None:
-    """Create the identity's own link, signed in as it: what `az managementpartner create` does."""
-    from azure.identity import ClientSecretCredential
-    from azure.mgmt.managementpartner import ACEProvisioningManagementPartnerAPI
+def _fix(console: Console, registry: Registry, cloud_file: Path, run: DemoRun) -> None:
+    """What `pal-audit fix --apply --yes` does after a run: plan from its findings, apply the safe ones."""
+    from pal_audit.cli.fix import render_plan, render_results
+    from pal_audit.engine.links import LinkWriter
+    from pal_audit.engine.plan import plan_fixes
 
-    from pal_audit.registry import ClientSecretAuth
+    console.print("$ pal-audit fix --registry examples/registry.yaml --apply --yes", highlight=False)
+    plan = plan_fixes(((r.snapshot, r.findings) for r in run.results), registry.partner.partner_id)
+    not_audited = [f"{r.snapshot.name} {i.identity}: {i.error.reason}" for r in run.results
+                   for i in r.snapshot.identities if i.error is not None]
+    render_plan(plan, not_audited, console)
 
-    cloud = load_cloud_file(cloud_file)
-    tenant = next(t for t in registry.tenants if t.name == tenant_name)
-    ident = registry.identities[identity]
-    if not isinstance(ident.auth, ClientSecretAuth) or ident.client_id is None:
-        raise RuntimeError(f"demo identity {identity} must sign in with a client secret")
-    credential = ClientSecretCredential(
-        tenant.tenant_id, ident.client_id, os.environ[ident.auth.secret_env], authority=cloud.authority,
-        disable_instance_discovery=True, connection_verify=str(cloud.ca_bundle))
-    client = ACEProvisioningManagementPartnerAPI(credential, base_url=cloud.arm,
-                                                 credential_scopes=[cloud.scope],
-                                                 connection_verify=str(cloud.ca_bundle))
-    client.partner.create(registry.partner.partner_id)
+    async def apply() -> list[ActionResult]:
+        async with LinkWriter(registry, cloud=load_cloud_file(cloud_file)) as writer:
+            return await writer.apply(plan.actions)
+
+    render_results(asyncio.run(apply()), console)

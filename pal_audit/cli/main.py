@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
+from pal_audit.cli.fix import fix_command
+from pal_audit.cli.me import me_command
 from pal_audit.cli.report import ScanReport, render_table, to_csv, to_json
 from pal_audit.cli.report_command import report as report_command
 from pal_audit.cli.scan import run_scan
@@ -267,6 +269,9 @@ def demo(
 
 
 app.command(name="report")(report_command)     # the dashboard and evidence pack (report_command.py)
+# Commands whose bodies live in modules of their own (docs/cli.md).
+app.command("fix")(fix_command)
+app.command("me")(me_command)
 
 
 def main() -> None:
