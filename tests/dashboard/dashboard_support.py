@@ -15,7 +15,10 @@ NOW = datetime(2026, 3, 1, 2, 30, tzinfo=UTC)
 
 async def two_demo_runs(storage: str, cloud_file: Path) -> tuple[str, str]:
     """The demo's story in the tables: run 1, ops-app linked in Margie's Travel, run 2."""
-    from pal_audit.cli.demo_run import FIX_IDENTITY, FIX_TENANT, _link
+    import json
+
+    from armsim_client import put_link
+
     from pal_audit.registry import load_registry
     from pal_audit.service import AppContext, scan_into_tables
     from pal_audit.settings import load_settings
@@ -26,7 +29,8 @@ async def two_demo_runs(storage: str, cloud_file: Path) -> tuple[str, str]:
     async with Store.from_connection_string(storage) as store:
         async with ctx.auditor() as auditor:
             first = await scan_into_tables(registry, auditor, store)
-        _link(registry, cloud_file, FIX_TENANT, FIX_IDENTITY)
+        # an engineer links ops-app in Margie's Travel (what `az managementpartner create` does)
+        assert await put_link(json.loads(cloud_file.read_text()), MARGIE, "ops-app", "1234567") == 200
         async with ctx.auditor() as auditor:
             second = await scan_into_tables(registry, auditor, store)
     assert first.run_id and second.run_id

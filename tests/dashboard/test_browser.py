@@ -60,13 +60,14 @@ def shot(driver, name: str) -> None:
 
 def test_the_page_renders_from_the_demo_tables_and_nothing_leaves_it(demo_page, browser):
     browser.get(demo_page.as_uri())
-    assert "6 of 9 customers credited" in browser.title
+    # run 2 follows `pal-audit fix`: Margie's Travel linked, Wide World Importers moved to the current id
+    assert "7 of 9 customers credited" in browser.title
     customers = visible(browser, "#customers tbody tr")
     assert len(customers) == 10
     margie = browser.find_element("css selector", f'#customers tr[data-tenant="{MARGIE}"]')
     assert "credited" in margie.text and "ops-app" in margie.text
     changes = browser.find_element("id", "changes").text
-    assert changes.count("RESOLVED") == 2 and "Margie's Travel" in changes
+    assert changes.count("RESOLVED") == 4 and "Margie's Travel" in changes and "Wide World" in changes
     assert browser.find_element("css selector", "svg.chart title").get_attribute("textContent")
     errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
     assert errors == []                                   # a CSP violation would be logged here
@@ -101,8 +102,8 @@ def test_each_filter_changes_the_rows(demo_page, browser):
 
     choose(browser, "f-credit", "not credited")
     rows = visible(browser, "#customers tbody tr")
-    assert len(rows) == 2 and all(r.get_attribute("data-credit") == "not credited" for r in rows)
-    assert "2 of 10 customers" in browser.find_element("id", "shown").text
+    assert len(rows) == 1 and all(r.get_attribute("data-credit") == "not credited" for r in rows)
+    assert "1 of 10 customers" in browser.find_element("id", "shown").text
 
 
 def _downloaded(folder: Path, name: str) -> Path:
