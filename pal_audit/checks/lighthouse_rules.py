@@ -68,7 +68,7 @@ class DelegationEvidence:
             raise Undecided("delegations", f"{self.view.error.reason}: {self.view.error.message}")
         return self.view.delegations
 
-    def link_of(self, principal_id: str) -> Link | None | Outside:
+    def link_of(self, principal_id: str) -> Link | Outside | None:
         """The link of a registry identity; OUTSIDE for a principal outside the registry.
 
         Undecided when a registry identity could not sign in: the principal might be that one.
@@ -86,7 +86,8 @@ class DelegationEvidence:
         if found is None:
             raise Undecided("group_members", f"members of group {group_id} were not read")
         if found.unknown is not None:
-            raise Undecided("group_members", f"group {group_id}: {found.unknown.reason}: {found.unknown.message}")
+            unknown = found.unknown
+            raise Undecided("group_members", f"group {group_id}: {unknown.reason}: {unknown.message}")
         return found.members
 
     def kind(self, principal_id: str) -> str:
