@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from azure.core.exceptions import AzureError, HttpResponseError
@@ -235,6 +235,7 @@ class LighthouseAuditor(Auditor):
                                   ) -> _Graph:
         kinds = dict(known)
         groups: dict[str, Members] = {}
+        failures: dict[str, AuditError] = {}
         unknown = sorted(named - set(known))
         if not unknown:
             return _Graph(kinds, groups)
@@ -244,7 +245,8 @@ class LighthouseAuditor(Auditor):
                 async with self._calls:
                     kind = await _object_kind(graph, principal)
                     if isinstance(kind, AuditError):
-                        return   # its type unknown: the checks that need it stay undecided
+                        failures[principal] = kind   # its type unknown: the checks needing it stay undecided
+                        return
                     kinds[principal] = kind
                     if kind == "group":
                         found = await _transitive_members(graph, principal)
@@ -257,7 +259,7 @@ class LighthouseAuditor(Auditor):
             await asyncio.gather(*(one(p) for p in unknown))
         finally:
             await graph.close()
-        return _Graph(kinds, groups)
+        return _Graph(kinds, groups, failures)
 
     # -- snapshots and findings -----------------------------------------------------------------------
 
@@ -284,8 +286,10 @@ class LighthouseAuditor(Auditor):
                 tenant_id=c.tenant_id, name=f"{c.name} via Lighthouse", expect_link=True,
                 has_customer_approval=True, identities=(), kind="delegated", lighthouse=view)
             result = assess(snapshot, self.registry, self.today)
-            if c.error is not None:
-                error = _customer_error(snapshot, c.error)
+            gaps = graph.gaps(c.delegations)
+            if c.error is not None or gaps:
+                error = (_customer_error(snapshot, c.error) if c.error is not None
+                         else _customer_gaps(snapshot, gaps))
                 result = TenantResult(result.snapshot, (*result.findings, *apply_suppressions(
                     [error], self.registry.suppression_rules(), self.today)))
             results.append(result)
@@ -296,6 +300,21 @@ class LighthouseAuditor(Auditor):
 class _Graph:
     kinds: dict[str, str]
     groups: dict[str, Members]
+    failures: dict[str, AuditError] = field(default_factory=dict)   # principal -> why its type is unknown
+
+    def gaps(self, delegations: Iterable[Delegation]) -> list[AuditError]:
+        """What could not be read about the principals these delegations name."""
+        found: dict[str, AuditError] = {}
+        for d in delegations:
+            for a in (*d.authorizations, *d.eligible_authorizations):
+                if (gap := self.gap(a.principal_id)) is not None:
+                    found[a.principal_id] = gap
+        return [found[p] for p in sorted(found)]
+
+    def gap(self, principal: str) -> AuditError | None:
+        """Why a named principal could not be resolved (its type, or a group's members), or None."""
+        members = self.groups.get(principal)
+        return self.failures.get(principal) or (members.unknown if members is not None else None)
 
 
 def _customer_error(snapshot: TenantSnapshot, error: AuditError) -> Finding:
@@ -313,6 +332,19 @@ def _customer_error(snapshot: TenantSnapshot, error: AuditError) -> Finding:
                    remediation=fix, qualifier=f"{LIGHTHOUSE_QUALIFIER}{view.managing_tenant_id}")
 
 
+def _customer_gaps(snapshot: TenantSnapshot, gaps: list[AuditError]) -> Finding:
+    """A customer partially audited: principals of its delegations Graph could not resolve."""
+    first = gaps[0]
+    more = f" (and {len(gaps) - 1} more)" if len(gaps) > 1 else ""
+    finding = _customer_error(snapshot, first)
+    return replace(finding, detail=f"{first.reason}: {first.message}{more}. Partially audited: a group in "
+                   "its delegations could not be resolved, so the checks that need its members were left "
+                   "undecided (their findings neither raised nor resolved), never read as 'no member'.",
+                   remediation=("Grant the Lighthouse reader GroupMember.Read.All (Microsoft Graph "
+                                "application permission, admin consent) in the managing tenant."
+                                if first.reason == "forbidden" else finding.remediation))
+
+
 def _managing_identity(managing: str, s: _Signed, customers: Iterable[_Customer], graph: _Graph
                        ) -> IdentitySnapshot:
     """The identity as the link checks see it: its link, and as "active" assignments the permanent
@@ -322,8 +354,11 @@ def _managing_identity(managing: str, s: _Signed, customers: Iterable[_Customer]
         return IdentitySnapshot(tenant_id=managing, identity=s.name, principal_id=s.oid, error=error)
     held: list[RoleAssignment] = []
     unknowns: list[Unknown] = []
+    # What could not be read matters only to link_missing, i.e. to an unlinked identity: only then
+    # is it an unknown (a linked identity would otherwise report a gap that decides nothing).
+    moot = s.link is not None
     for c in customers:
-        if c.error is not None and s.subscriptions.keys() & c.subscriptions:
+        if c.error is not None and not moot and s.subscriptions.keys() & c.subscriptions:
             held.append(_unresolved(c.tenant_id))
             unknowns.append(Unknown("role_definitions", c.error.reason,
                                     f"the delegations of customer {c.tenant_id} could not be read",
@@ -336,11 +371,11 @@ def _managing_identity(managing: str, s: _Signed, customers: Iterable[_Customer]
                         assignment_id=f"{d.scope}/lighthouse/{d.definition_name}/{a.principal_id}/{a.role_id}",
                         scope=d.scope, role_id=a.role_id, principal_id=a.principal_id,
                         principal_type="Group" if a.principal_id != s.oid else "ServicePrincipal"))
-                elif members is not None and members.unknown is not None:
+                elif (gap := graph.gap(a.principal_id)) is not None and not moot:
                     held.append(_unresolved(d.scope))
-                    unknowns.append(Unknown("role_definitions", members.unknown.reason,
+                    unknowns.append(Unknown("role_definitions", gap.reason,
                                             f"members of group {a.principal_id} could not be read "
-                                            f"({members.unknown.message})", UNRESOLVED_ROLE))
+                                            f"({gap.message})", UNRESOLVED_ROLE))
     return IdentitySnapshot(tenant_id=managing, identity=s.name, principal_id=s.oid, link=s.link,
                             subscriptions=tuple(sorted(s.subscriptions)), active=tuple(held), eligible=(),
                             unknowns=tuple(dict.fromkeys(unknowns)))

@@ -75,13 +75,14 @@ def registry_data(cloud: dict[str, Any]) -> dict[str, Any]:
 
 @contextmanager
 def served(tmp: Path, data: dict[str, Any] | None = None, page_size: int = 2,
-           registry: dict[str, Any] | None = None) -> Iterator[tuple[Registry, ArmSimServer]]:
+           registry: dict[str, Any] | None = None) -> Iterator[tuple[Registry, Any]]:
+    """armsim serving the estate (pages of `page_size`) and the registry pointed at it: (registry, cloud)."""
     server = ArmSimServer(parse_estate(data or estate_data(), source=str(ESTATE)), ca_dir=tmp,
                           page_size=page_size)
     with server as cloud:
         reg = registry or registry_data(cloud.to_dict())
         reg["cloud"] = cloud.to_dict()
-        yield parse_registry(reg, env=ENV, base_dir=tmp), server
+        yield parse_registry(reg, env=ENV, base_dir=tmp), cloud
 
 
 def audit(registry: Registry, **kw: Any) -> dict[str, TenantResult]:
