@@ -65,8 +65,11 @@ def cross_problems(reg: Registry, env: Mapping[str, str], check_secrets: bool) -
         if t.assignments_via is not None and t.assignments_via not in reg.identities:
             add((("tenants", ti, "assignments_via"), unknown_identity(t.assignments_via)))
 
-    if not reg.tenants and not reg.lighthouse:
-        add((("tenants",), "list at least one tenant (or a lighthouse entry)"))
+    if not reg.tenants and not reg.lighthouse:   # a Lighthouse-only registry needs no tenants
+        if "tenants" in reg.model_fields_set:
+            add((("tenants",), "must not be empty (or add a lighthouse entry)"))
+        else:
+            add(((), "missing required key 'tenants' (or add a lighthouse entry)"))
     problems.extend(lighthouse_problems(reg, unknown_identity, set(first_seen)))
     lighthouse_ids = reg.lighthouse_tenants()
 
