@@ -26,7 +26,8 @@ EXPECTED = {  # the table in examples/README.md
 def test_the_demo_managing_tenant(tmp_path: Path) -> None:
     with demo_served(tmp_path) as (registry, cloud):
         async def go():
-            async with LighthouseAuditor(registry, cloud=cloud, env=demo_env(), today=date(2026, 11, 30)) as a:
+            today = date(2026, 11, 30)
+            async with LighthouseAuditor(registry, cloud=cloud, env=demo_env(), today=today) as a:
                 return await a.audit_lighthouse()
         results = asyncio.run(go())
     seen = {r.snapshot.name: sorted((f.check_id, f.severity.value) for f in r.findings) for r in results}

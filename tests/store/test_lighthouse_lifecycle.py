@@ -36,7 +36,8 @@ async def test_each_audit_resolves_only_its_own_findings(store):
 
     # the Lighthouse audit finds nothing: only its own findings resolve
     changes = await store.findings.write_tenant(delegated(), [], "run2", at=DAY1 + timedelta(days=1))
-    assert sorted(c.finding.check_id for c in changes) == ["audit_error", "lighthouse_delegation_not_credited"]
+    assert sorted(c.finding.check_id for c in changes) == ["audit_error",
+                                                           "lighthouse_delegation_not_credited"]
     rows = statuses(await store.findings.read_tenant(T1))
     assert rows[("link_missing", "")] == rows[("tenant_without_credited_link", "")] == Status.OPEN
 
@@ -52,4 +53,5 @@ async def test_each_audit_resolves_only_its_own_findings(store):
 async def test_a_customer_whose_delegations_could_not_be_read_resolves_nothing(store):
     await store.findings.write_tenant(delegated(), [finding("lighthouse_delegation_not_credited", "-",
                                                             qualifier=SCOPE)], "run1", at=DAY1)
-    assert await store.findings.write_tenant(delegated(error=True), [], "run2", at=DAY1 + timedelta(days=1)) == []
+    later = DAY1 + timedelta(days=1)
+    assert await store.findings.write_tenant(delegated(error=True), [], "run2", at=later) == []
