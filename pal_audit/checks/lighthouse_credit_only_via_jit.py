@@ -41,7 +41,8 @@ def _judge(who: DelegationEvidence, d: Delegation, policy: PartnerPolicy) -> lis
         META, who, d.scope,
         detail=f"{describe_delegation(d)} PAL-eligible roles of linked principals only just in time: "
                f"{'; '.join(jit)}. Credit accrues only while one is activated.",
-        remediation=authorization_fix(who.view, d.scope, linked_principal_hint(who.view, policy))
+        remediation=authorization_fix(who.view, d.scope, linked_principal_hint(who.view, policy),
+                                     policy.partner_id)
         + " Keep the just-in-time authorizations for elevated work.",
     )]
 

@@ -53,7 +53,8 @@ def _judge(who: DelegationEvidence, d: Delegation, policy: PartnerPolicy) -> lis
     return [delegation_finding(
         META, who, d.scope,
         detail=f"{describe_delegation(d)} Not credited: {'. '.join(seen)}.",
-        remediation=authorization_fix(who.view, d.scope, linked_principal_hint(who.view, policy)),
+        remediation=authorization_fix(who.view, d.scope, linked_principal_hint(who.view, policy),
+                                     policy.partner_id),
     )]
 
 

@@ -177,7 +177,7 @@ def describe_delegation(d: Delegation) -> str:
             + (f"; just-in-time: {jit}" if jit else "") + ".")
 
 
-def authorization_fix(view: DelegatedCustomer, scope: str, principal: str) -> str:
+def authorization_fix(view: DelegatedCustomer, scope: str, principal: str, partner_id: str) -> str:
     """The exact change to the delegation's ARM template, and the command that redeploys it."""
     return (
         f"Add a permanent authorization to the delegation's template (managedByTenantId "
@@ -188,7 +188,7 @@ def authorization_fix(view: DelegatedCustomer, scope: str, principal: str) -> st
         f"tenant: `az deployment sub create --location <region> --template-file "
         f"lighthouse-delegation.json --parameters @lighthouse-delegation.parameters.json` (a "
         f"resource-group delegation names the group in the parameters). The principal must be "
-        f"linked once in the managing tenant: `az managementpartner create --partner-id <ours>` "
+        f"linked once in the managing tenant: `az managementpartner create --partner-id {partner_id}` "
         f"signed in as it there."
     )
 

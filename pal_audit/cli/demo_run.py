@@ -39,6 +39,9 @@ def demo_runs(console: Console, registry_path: Path, cloud_file: Path, work: Pat
         console.rule("[bold]Run 1: the nightly audit")
         render_table(first.report, console)
         _summarise(console, first, alerts_dir)
+        from pal_audit.cli.demo_lighthouse import show_lighthouse
+
+        show_lighthouse(console, registry, cloud_file)
 
         console.rule(f"[bold]An engineer links {FIX_IDENTITY} in {FIX_TENANT}, run 2")
         _link(registry, cloud_file, FIX_TENANT, FIX_IDENTITY)

@@ -123,6 +123,10 @@ class LighthouseAuditor(Auditor):
         self.lighthouse_budget_seconds = lighthouse_budget_seconds
         self._calls = asyncio.Semaphore(self.concurrency)   # Lighthouse requests in flight
 
+    async def __aenter__(self) -> LighthouseAuditor:
+        await super().__aenter__()
+        return self
+
     async def audit_lighthouse(self) -> list[TenantResult]:
         """Every lighthouse entry of the registry: its managing tenant, then each customer."""
         results: list[TenantResult] = []
