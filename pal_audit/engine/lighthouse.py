@@ -187,10 +187,10 @@ class LighthouseAuditor(Auditor):
                 c.error = error
             return customers, graph
         session = reader.session
-        await self._name_customers(session, customers)
         client = self._managed_services(session)
-        try:
-            await asyncio.gather(*(self._read_customer(client, session, c, managing, reader.name)
+        try:   # names (display only) are listed while the delegations are read
+            await asyncio.gather(self._name_customers(session, customers),
+                                 *(self._read_customer(client, session, c, managing, reader.name)
                                    for c in customers.values()))
         finally:
             await client.close()
