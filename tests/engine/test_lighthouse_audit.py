@@ -11,7 +11,7 @@ import pytest
 import requests
 
 sys.path.insert(0, str(Path(__file__).parent))
-from lighthouse_support import (
+from lighthouse_engine_support import (
     ADATUM,
     ADATUM_PROD,
     AUTOMATION,
