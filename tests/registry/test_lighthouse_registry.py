@@ -88,3 +88,13 @@ def test_suppressions_may_name_lighthouse_customers(tmp_path: Path) -> None:
     assert [line.split(": ", 1)[1] for line in info.value.errors] == [
         "suppressions[1].identity: identity 'automation-sp' is not a lighthouse identity of tenant "
         f"{CUSTOMER} (delegation findings name no identity: omit it)"]
+
+
+def test_validate_summarises_the_lighthouse_entries(tmp_path: Path) -> None:
+    from datetime import date
+
+    from pal_audit.cli.main import registry_summary
+
+    lines = registry_summary(parse_registry(registry(), env=ENV, base_dir=tmp_path), date(2026, 1, 1),
+                             secrets_checked=True)
+    assert "  lighthouse:   1 managing tenant(s), 1 expected customer(s)" in lines
