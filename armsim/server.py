@@ -76,6 +76,7 @@ class Cloud:
             "authority": self.authority,
             "audience": self.audience,
             "ca_bundle": self.ca_bundle,
+            "graph": self.graph, "graph_audience": self.graph_audience,
         }
 
 

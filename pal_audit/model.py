@@ -16,9 +16,12 @@ ErrorReason = Literal["auth_failed", "forbidden", "throttled", "timeout", "not_f
 # The inputs a check can rely on, one per thing collection reads for an identity. A check declares
 # the ones it reads (CheckMeta.needs); an input that could not be read is an `Unknown`, never "none".
 # `assignment_schedules` is the end dates of active assignments (PIM assignment schedule instances).
-Input = Literal["link", "subscriptions", "active", "pim", "role_definitions", "assignment_schedules"]
+# `delegations` and `group_members` are what the Lighthouse audit reads from a managing tenant: the
+# registration assignments of a customer, and the transitive members of the groups they name.
+Input = Literal["link", "subscriptions", "active", "pim", "role_definitions", "assignment_schedules",
+                "delegations", "group_members"]
 INPUTS: tuple[Input, ...] = ("link", "subscriptions", "active", "pim", "role_definitions",
-                             "assignment_schedules")
+                             "assignment_schedules", "delegations", "group_members")
 
 
 class Severity(StrEnum):
@@ -170,6 +173,69 @@ class IdentitySnapshot:
                          for u in self.unknowns)
 
 
+# ---------------------------------------------------------------- Azure Lighthouse
+
+# What a TenantSnapshot stands for: a tenant audited by signing in there, a Lighthouse managing
+# tenant (its identities' own links), or a customer seen through its delegations to one.
+TenantKind = Literal["tenant", "managing", "delegated"]
+LIGHTHOUSE_QUALIFIER = "lighthouse:"   # + managing tenant id: qualifier of a delegated customer's audit_error
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """One authorization of a Lighthouse delegation: a managing-tenant principal and a built-in role."""
+
+    principal_id: str           # object id in the managing tenant (lower case)
+    role_id: str                # bare role GUID (lower case)
+    display_name: str = ""
+
+
+@dataclass(frozen=True)
+class Delegation:
+    """A succeeded registration assignment (subscription or resource group) to the managing tenant."""
+
+    scope: str                  # /subscriptions/<id> or /subscriptions/<id>/resourceGroups/<name>
+    definition_name: str
+    authorizations: tuple[Authorization, ...]           # permanent
+    eligible_authorizations: tuple[Authorization, ...] = ()   # just in time
+
+    @property
+    def subscription_id(self) -> str:
+        return self.scope.split("/")[2].lower()
+
+
+@dataclass(frozen=True)
+class Members:
+    """A managing-tenant group's transitive members; `unknown` says why they could not be read."""
+
+    members: frozenset[str] = frozenset()   # object ids (users, service principals, groups)
+    unknown: AuditError | None = None
+
+
+@dataclass(frozen=True)
+class DelegatedCustomer:
+    """One customer as the Lighthouse audit sees it from one managing tenant.
+
+    `delegations` are evidence unless `error` is set (they could not be read: nothing about this
+    customer is concluded). `links` holds the links of the registry identities that signed in in
+    the managing tenant, by object id; a principal not in it has a link pal-audit cannot read.
+    `kinds` is the Graph type of each principal named in an authorization ("user",
+    "servicePrincipal", "group"); `groups` the members of each group named there.
+    """
+
+    managing_tenant_id: str
+    managing_name: str
+    delegations: tuple[Delegation, ...] = ()
+    expected_subscriptions: tuple[str, ...] | None = None   # None: the registry lists no customers entry
+    listed_subscriptions: tuple[str, ...] = ()              # customers[].subscriptions (may be empty)
+    links: dict[str, Link | None] = field(default_factory=dict)
+    identity_names: dict[str, str] = field(default_factory=dict)   # object id -> registry identity name
+    unsigned_identities: tuple[str, ...] = ()   # registry identities that could not sign in (oid unknown)
+    kinds: dict[str, str] = field(default_factory=dict)
+    groups: dict[str, Members] = field(default_factory=dict)
+    error: AuditError | None = None
+
+
 @dataclass(frozen=True)
 class TenantSnapshot:
     """One managed tenant: its registry settings plus what each identity saw."""
@@ -184,11 +250,21 @@ class TenantSnapshot:
     # evaluation (pal_audit.engine.auditor.assess). Findings with such a key must be neither created nor
     # resolved: the store leaves them exactly as stored (see `may_resolve`).
     undecided: frozenset[tuple[str, str]] = frozenset()
+    kind: TenantKind = "tenant"
+    lighthouse: DelegatedCustomer | None = None    # set when kind == "delegated"
 
     @property
     def fully_audited(self) -> bool:
         """No unit failed (a partially audited unit counts; its gaps are in `undecided`)."""
-        return self.error is None and all(i.ok for i in self.identities)
+        lighthouse_ok = self.lighthouse is None or self.lighthouse.error is None
+        return self.error is None and lighthouse_ok and all(i.ok for i in self.identities)
+
+    def owns(self, finding: Finding) -> bool:
+        """Whether this audit decides `finding`: a customer may be audited both directly and
+        through Lighthouse, and each audit resolves only its own findings in the tenant's rows."""
+        from_lighthouse = (finding.check_id.startswith("lighthouse_")
+                           or finding.qualifier.startswith(LIGHTHOUSE_QUALIFIER))
+        return from_lighthouse == (self.kind == "delegated")
 
     def may_resolve(self, check_id: str, principal_id: str) -> bool:
         """False when the evidence of this run cannot tell whether that finding still holds."""

@@ -18,6 +18,10 @@ from pal_audit.checks import (
     customer_approval_missing,
     eligible_role_only_via_pim,
     excessive_privilege,
+    lighthouse_credit_only_via_jit,
+    lighthouse_customer_not_delegated,
+    lighthouse_delegation_not_credited,
+    lighthouse_unaudited_principal,
     link_foreign_partner,
     link_missing,
     link_on_excluded_tenant,
@@ -28,6 +32,7 @@ from pal_audit.checks import (
 )
 from pal_audit.checks.base import Check, Decision
 from pal_audit.checks.catalog import registered
+from pal_audit.checks.lighthouse_rules import applies
 from pal_audit.model import Finding, PartnerPolicy, TenantSnapshot
 
 # In the contract order of the check ids (the summary of docs/checks.md): findings come out in it.
@@ -43,6 +48,10 @@ CHECK_MODULES: tuple[ModuleType, ...] = (
     customer_approval_missing,
     tenant_without_credited_link,
     credit_expires_soon,
+    lighthouse_delegation_not_credited,
+    lighthouse_credit_only_via_jit,
+    lighthouse_customer_not_delegated,
+    lighthouse_unaudited_principal,
     audit_error,
 )
 
@@ -59,7 +68,8 @@ def decide(tenant: TenantSnapshot, policy: PartnerPolicy) -> Decision:
     and the (check_id, principal_id) keys it could not decide. Pure: no I/O, no clock."""
     decision = Decision()
     for check in CHECKS:
-        decision += check.decide(tenant, policy)
+        if applies(check, tenant):   # Lighthouse snapshots get their own checks (lighthouse_rules)
+            decision += check.decide(tenant, policy)
     return decision
 
 

@@ -43,6 +43,9 @@ def demo_runs(console: Console, registry_path: Path, cloud_file: Path, work: Pat
         console.rule("[bold]Run 1: the nightly audit")
         render_table(first.report, console)
         _summarise(console, first, alerts_dir)
+        from pal_audit.cli.demo_lighthouse import show_lighthouse
+
+        show_lighthouse(console, registry, cloud_file)
 
         console.rule("[bold]pal-audit fix --apply: the safe fixes, then run 2")
         _fix(console, registry, cloud_file, first)

@@ -84,6 +84,7 @@ def registry_summary(reg: Registry, today: date, *, secrets_checked: bool) -> li
     approved = sum(1 for t in reg.tenants if t.customer_approval is not None)
     methods = Counter(i.auth.method for i in reg.identities.values())
     expired = sum(1 for s in reg.suppressions if s.expires < today)
+    expected_customers = sum(len(lh.customers) for lh in reg.lighthouse)
     return [
         f"{reg.source}: valid",
         f"  partner:      {partner}",
@@ -92,6 +93,8 @@ def registry_summary(reg: Registry, today: date, *, secrets_checked: bool) -> li
         f"{approved} with customer approval)",
         f"  identities:   {len(reg.identities)} "
         f"({', '.join(f'{m}: {n}' for m, n in sorted(methods.items()))})",
+        *([f"  lighthouse:   {len(reg.lighthouse)} managing tenant(s), {expected_customers} expected "
+            "customer(s)"] if reg.lighthouse else []),
         f"  suppressions: {len(reg.suppressions)} ({expired} expired)",
         f"  secrets:      {'all environment variables set' if secrets_checked else 'not checked'}",
     ]

@@ -7,7 +7,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from pal_audit.cli.report import ScanReport
-from pal_audit.engine.auditor import DEFAULT_CONCURRENCY, Auditor, TenantResult
+from pal_audit.engine.auditor import DEFAULT_CONCURRENCY, TenantResult
+from pal_audit.engine.lighthouse import LighthouseAuditor, audit_everything
 from pal_audit.registry import Registry
 from pal_audit.registry.clouds import Cloud
 
@@ -38,11 +39,15 @@ async def run_scan(registry: Registry, *, cloud: Cloud | None = None, concurrenc
     """Audit every tenant of the registry; `sink` receives each tenant's result (e.g. the table store)."""
     report = ScanReport(run_id=run_id or uuid.uuid4().hex, started=datetime.now(UTC))
     try:
-        async with Auditor(registry, cloud=cloud, concurrency=concurrency,
-                           unit_budget_seconds=unit_budget_seconds) as auditor:
-            async for result in auditor.audit_tenants(progress=progress):
+        async with LighthouseAuditor(registry, cloud=cloud, concurrency=concurrency,
+                                     unit_budget_seconds=unit_budget_seconds) as auditor:
+            async for result in audit_everything(auditor, progress):   # tenants, then Lighthouse
                 row = tenant_row(result)
-                if sink is not None:
+                if result.snapshot.kind != "tenant":
+                    row["kind"] = result.snapshot.kind
+                    if sink is not None:   # the run's claims cover registry tenants only, so far
+                        row["stored"], row["not_stored"] = False, "Lighthouse results are not stored yet"
+                elif sink is not None:
                     await sink(report.run_id, result)
                     holder = getattr(sink, "not_stored", {}).get(result.snapshot.tenant_id)
                     if holder:      # the report says so too: a stored scan is never silently short

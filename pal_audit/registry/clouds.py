@@ -35,6 +35,14 @@ class Cloud:
     authority: str              # Entra ID host URL (no tenant), e.g. https://login.microsoftonline.com
     audience: str               # token audience with its trailing slash
     ca_bundle: Path | None = None   # extra CA to trust (a local simulator); None = system trust
+    # Microsoft Graph (Lighthouse group members are read there): base URL and token audience.
+    graph: str = "https://graph.microsoft.com"
+    graph_audience: str = "https://graph.microsoft.com"
+
+    @property
+    def graph_scope(self) -> str:
+        """The OAuth scope of Graph tokens, e.g. https://graph.microsoft.com/.default."""
+        return self.graph_audience.rstrip("/") + "/.default"
 
     @property
     def scope(self) -> str:
@@ -49,13 +57,15 @@ KNOWN_CLOUDS: dict[str, Cloud] = {
         Cloud("AzureCloud", "https://management.azure.com", "https://login.microsoftonline.com",
               "https://management.azure.com/"),
         Cloud("AzureUSGovernment", "https://management.usgovcloudapi.net", "https://login.microsoftonline.us",
-              "https://management.core.usgovcloudapi.net/"),
+              "https://management.core.usgovcloudapi.net/", graph="https://graph.microsoft.us",
+              graph_audience="https://graph.microsoft.us"),
         Cloud("AzureChinaCloud", "https://management.chinacloudapi.cn", "https://login.chinacloudapi.cn",
-              "https://management.chinacloudapi.cn/"),
+              "https://management.chinacloudapi.cn/", graph="https://microsoftgraph.chinacloudapi.cn",
+              graph_audience="https://microsoftgraph.chinacloudapi.cn"),
     )
 }
 
-_CUSTOM_KEYS = ("arm", "authority", "audience", "ca_bundle")
+_CUSTOM_KEYS = ("arm", "authority", "audience", "ca_bundle", "graph", "graph_audience")
 CUSTOM_NAME = "custom"    # never one of KNOWN_CLOUDS: credentials turn off instance discovery for it
 _REQUIRED_KEYS = ("arm", "authority", "audience")
 
@@ -112,6 +122,14 @@ def _check_custom(value: Mapping[object, object], base_dir: Path
     audience, p = _https_url(value.get("audience"), host_only=False)
     if "audience" in value and p:
         problems.append(("audience", p))
+    graph_urls: dict[str, str] = {}
+    for key in ("graph", "graph_audience"):   # optional: Microsoft Graph's public endpoint by default
+        if key in value:
+            url, p = _https_url(value.get(key), host_only=False)
+            if p:
+                problems.append((key, p))
+            elif url:
+                graph_urls[key] = url
     ca_bundle: Path | None = None
     raw_ca = value.get("ca_bundle")
     if raw_ca is not None:
@@ -126,7 +144,7 @@ def _check_custom(value: Mapping[object, object], base_dir: Path
         return None, problems
     assert arm and authority and audience
     # The audience keeps exactly one trailing slash, so `scope` is "<audience>/.default".
-    return Cloud(CUSTOM_NAME, arm, authority, audience + "/", ca_bundle), []
+    return Cloud(CUSTOM_NAME, arm, authority, audience + "/", ca_bundle, **graph_urls), []
 
 
 def _resolve(value: object, base_dir: Path) -> Cloud:

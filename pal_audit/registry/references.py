@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from pal_audit.checks import TENANT_LEVEL_CHECKS
 from pal_audit.registry.errors import Loc
@@ -65,8 +65,21 @@ def cross_problems(reg: Registry, env: Mapping[str, str], check_secrets: bool) -
         if t.assignments_via is not None and t.assignments_via not in reg.identities:
             add((("tenants", ti, "assignments_via"), unknown_identity(t.assignments_via)))
 
+    if not reg.tenants and not reg.lighthouse:   # a Lighthouse-only registry needs no tenants
+        if "tenants" in reg.model_fields_set:
+            add((("tenants",), "must not be empty (or add a lighthouse entry)"))
+        else:
+            add(((), "missing required key 'tenants' (or add a lighthouse entry)"))
+    problems.extend(lighthouse_problems(reg, unknown_identity, set(first_seen)))
+    lighthouse_ids = reg.lighthouse_tenants()
+
     for si, s in enumerate(reg.suppressions):
-        if s.tenant_id not in first_seen:
+        if s.tenant_id in lighthouse_ids and s.tenant_id not in first_seen:
+            managing = {lh.managing_tenant_id: lh for lh in reg.lighthouse}.get(s.tenant_id)
+            if s.identity is not None and (managing is None or s.identity not in managing.identities):
+                add((("suppressions", si, "identity"), f"identity {s.identity!r} is not a lighthouse "
+                     f"identity of tenant {s.tenant_id} (delegation findings name no identity: omit it)"))
+        elif s.tenant_id not in first_seen:
             add((("suppressions", si, "tenant_id"), f"tenant {s.tenant_id} is not in tenants"))
         elif s.identity is not None:
             if s.check in TENANT_LEVEL_CHECKS:
@@ -81,6 +94,43 @@ def cross_problems(reg: Registry, env: Mapping[str, str], check_secrets: bool) -
         for name, ident in reg.identities.items():
             if name in used:
                 problems.extend(_missing_env(name, ident.auth, env))
+    return problems
+
+
+def lighthouse_problems(reg: Registry, unknown_identity: Callable[[str], str],
+                        tenant_ids: set[str]) -> list[tuple[Loc, str]]:
+    """Cross references of the `lighthouse:` entries, every problem named by its place."""
+    problems: list[tuple[Loc, str]] = []
+    add = problems.append
+    managing_seen: dict[str, int] = {}
+    for li, lh in enumerate(reg.lighthouse):
+        where: Loc = ("lighthouse", li)
+        if lh.managing_tenant_id in managing_seen:
+            add(((*where, "managing_tenant_id"), f"managing tenant {lh.managing_tenant_id} is listed twice "
+                 f"(also lighthouse[{managing_seen[lh.managing_tenant_id]}])"))
+        managing_seen.setdefault(lh.managing_tenant_id, li)
+        if lh.managing_tenant_id in tenant_ids:
+            add(((*where, "managing_tenant_id"), f"{lh.managing_tenant_id} is also in tenants: audit the "
+                 "managing tenant either as a tenant or as a lighthouse entry, not both"))
+        for ii, ref in enumerate(lh.identities):
+            if ref not in reg.identities:
+                add(((*where, "identities", ii), unknown_identity(ref)))
+            elif ref in lh.identities[:ii]:
+                add(((*where, "identities", ii), f"identity {ref!r} is listed twice"))
+        if lh.reader is not None and lh.reader not in reg.identities:
+            add(((*where, "reader"), unknown_identity(lh.reader)))
+        customers_seen: dict[str, int] = {}
+        for ci, c in enumerate(lh.customers):
+            cwhere: Loc = (*where, "customers", ci)
+            if c.tenant_id == lh.managing_tenant_id:
+                add(((*cwhere, "tenant_id"), "a customer cannot be its own managing tenant"))
+            if c.tenant_id in customers_seen:
+                add(((*cwhere, "tenant_id"), f"customer {c.tenant_id} is listed twice "
+                     f"(also customers[{customers_seen[c.tenant_id]}])"))
+            customers_seen.setdefault(c.tenant_id, ci)
+            for si, sub in enumerate(c.subscriptions):
+                if sub in c.subscriptions[:si]:
+                    add(((*cwhere, "subscriptions", si), f"subscription {sub} is listed twice"))
     return problems
 
 

@@ -76,6 +76,26 @@ class TenantConfig(_Strict):
         return self.customer_approval is not None
 
 
+class LighthouseCustomerConfig(_Strict):
+    tenant_id: Guid
+    name: Text
+    subscriptions: list[Guid] = []      # optional: what must be delegated (else: anything of it)
+
+
+class LighthouseConfig(_Strict):
+    """A managing tenant whose Azure Lighthouse delegations are audited (docs/lighthouse.md)."""
+
+    managing_tenant_id: Guid
+    name: Text
+    identities: Annotated[list[str], Field(min_length=1)]   # registry identities that sign in there
+    reader: str | None = None           # lists delegations and group members; default: the first identity
+    customers: list[LighthouseCustomerConfig] = []
+
+    @property
+    def reader_identity(self) -> str:
+        return self.reader or self.identities[0]
+
+
 class PolicyConfig(_Strict):
     custom_roles: Literal["not_eligible", "by_permissions"] = "not_eligible"
     # credit_expires_soon warns this many days before the last eligible active assignment ends.
@@ -102,7 +122,8 @@ class Registry(_Strict):
     partner: PartnerConfig
     cloud: Cloud                        # resolved from a name or mapping before validation
     identities: Annotated[dict[IdentityName, IdentityConfig], Field(min_length=1)]
-    tenants: Annotated[list[TenantConfig], Field(min_length=1)]
+    tenants: list[TenantConfig] = []    # at least one tenant or lighthouse entry (checked in pass 3)
+    lighthouse: list[LighthouseConfig] = []
     policy: PolicyConfig = PolicyConfig()
     suppressions: list[SuppressionConfig] = []
 
@@ -151,6 +172,15 @@ class Registry(_Strict):
             raise KeyError(tenant_id)
         return found
 
+    def lighthouse_tenants(self) -> dict[str, str]:
+        """Tenant id -> name of every managing tenant and Lighthouse customer (suppressions may name them)."""
+        found: dict[str, str] = {}
+        for lh in self.lighthouse:
+            found.setdefault(lh.managing_tenant_id, lh.name)
+            for c in lh.customers:
+                found.setdefault(c.tenant_id, c.name)
+        return found
+
     def tenant_ids(self) -> list[str]:
         return [t.tenant_id for t in self.tenants]
 
@@ -174,4 +204,5 @@ class Registry(_Strict):
 def used_identities(reg: Registry) -> set[str]:
     """Identities some tenant audits with or reads assignments through."""
     used = {n for t in reg.tenants for n in t.identities}
+    used |= {n for lh in reg.lighthouse for n in (*lh.identities, lh.reader_identity)}
     return used | {t.assignments_via for t in reg.tenants if t.assignments_via}

@@ -49,8 +49,8 @@ class Write:
 
 def unit_ok(finding: Finding, snapshot: TenantSnapshot) -> bool:
     """Was the unit this finding belongs to audited successfully in this run?"""
-    if snapshot.error is not None:
-        return False
+    if snapshot.error is not None or not snapshot.owns(finding):
+        return False   # owns: a customer audited directly and through Lighthouse keeps both sets
     if not snapshot.may_resolve(finding.check_id, finding.principal_id):
         return False  # the checks could not decide it from this run's evidence (an input was unknown)
     if finding.identity == TENANT_LEVEL:

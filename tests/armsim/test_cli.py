@@ -45,14 +45,18 @@ def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, dict, Path]]:
         proc.wait(10)
 
 
+ARM_KEYS = ("arm", "authority", "audience", "ca_bundle")   # Cloud's fields; graph* are derived
+
+
 def test_ready_line_cloud_out_and_a_real_client(served) -> None:
     _proc, ready, out = served
-    assert set(ready) == {"arm", "authority", "audience", "ca_bundle"}
+    assert set(ready) == {"arm", "authority", "audience", "ca_bundle", "graph", "graph_audience"}
+    assert (ready["graph"], ready["graph_audience"]) == (ready["arm"], "https://graph.microsoft.com")
     assert ready["arm"].startswith("https://127.0.0.1:") and ready["authority"] == ready["arm"]
     assert ready["audience"] == "https://management.azure.com/"
     assert json.loads(out.read_text()) == ready
     assert Path(ready["ca_bundle"]).read_text().startswith("-----BEGIN CERTIFICATE-----")
-    cloud = Cloud(**ready)
+    cloud = Cloud(**{k: ready[k] for k in ARM_KEYS})
     subs = SubscriptionClient(credential(cloud, OPS_APP), **mgmt_kwargs(cloud)).subscriptions.list()
     assert len(list(subs)) == 3
 
@@ -62,7 +66,7 @@ def test_stats_count_by_operation_and_reset(served) -> None:
     http = requests.Session()
     http.trust_env = False
     http.verify = ready["ca_bundle"]
-    cloud = Cloud(**ready)
+    cloud = Cloud(**{k: ready[k] for k in ARM_KEYS})
     list(SubscriptionClient(credential(cloud, OPS_APP), **mgmt_kwargs(cloud)).subscriptions.list())
     stats = http.get(f"{ready['arm']}/_armsim/stats").json()
     assert stats["by_operation"] == {"openid_configuration": 1, "token": 1, "subscriptions.list": 1}

@@ -91,7 +91,9 @@ def test_demo_shows_the_documented_findings_and_every_check():
         seen[snapshot.name] = sorted((f.check_id, f.identity, f.status.value) for f in findings)
         ids |= {f.check_id for f in findings if f.status == Status.OPEN}
     assert seen == EXPECTED
-    assert ids == set(CHECK_IDS)  # excessive_privilege is also open at Adatum
+    # excessive_privilege is also open at Adatum. The Lighthouse checks are raised by the demo's
+    # managing tenant, through armsim: tests/engine/test_lighthouse_demo.py.
+    assert ids == {c for c in CHECK_IDS if not c.startswith("lighthouse_")}
 
 
 def test_every_link_in_the_estate_uses_a_listed_partner():

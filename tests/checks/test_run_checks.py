@@ -23,7 +23,9 @@ def test_everything_about_the_checks_derives_from_their_modules():
     assert tuple(c.meta.check_id for c in CHECKS) == CHECK_IDS
     assert list(CHECKS_BY_ID) == list(CHECK_IDS)
     assert {c.meta.check_id for c in CHECKS if c.meta.scope == "tenant"} == TENANT_LEVEL_CHECKS
-    assert {"customer_approval_missing", "tenant_without_credited_link"} == TENANT_LEVEL_CHECKS
+    assert {"customer_approval_missing", "tenant_without_credited_link", "lighthouse_delegation_not_credited",
+            "lighthouse_credit_only_via_jit", "lighthouse_customer_not_delegated",
+            "lighthouse_unaudited_principal"} == TENANT_LEVEL_CHECKS
 
 
 def test_healthy_tenant_has_no_findings():

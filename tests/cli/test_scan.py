@@ -36,6 +36,7 @@ def registry_with(tmp_path: Path, names: list[str] | None) -> Path:
         data["tenants"] = [t for t in data["tenants"] if t["name"] in names]
         kept = {t["tenant_id"] for t in data["tenants"]}
         data["suppressions"] = [s for s in data.get("suppressions", []) if s["tenant_id"] in kept]
+        data.pop("lighthouse", None)   # the managing tenant and its customers only in the full registry
     path = tmp_path / "registry.json"
     path.write_text(json.dumps(data, default=str))
     return path
@@ -53,7 +54,9 @@ def test_json_report_has_the_contract_shape(armsim_cloud, demo_env, tmp_path):
     code, out = scan("-r", str(registry), "--cloud", str(armsim_cloud), "--format", "json")
     body = json.loads(out)
     assert code == 3                                   # Coho Winery could not be audited: incomplete
-    assert body["run"]["tenants_total"] == 10 and body["run"]["tenants_failed"] == 1
+    # ten tenants, the Lighthouse managing tenant and its six customers ("… via Lighthouse")
+    assert body["run"]["tenants_total"] == 17 and body["run"]["tenants_failed"] == 1
+    assert "Trey Research via Lighthouse" in {t["name"] for t in body["tenants"]}
     assert {t["status"] for t in body["tenants"]} == {"ok", "error"}
     assert set(body["findings"][0]) == {"finding_id", "check_id", "severity", "tenant_id", "principal_id",
                                         "identity", "title", "detail", "remediation", "status"}

@@ -85,7 +85,8 @@ def test_every_problem_of_a_custom_cloud_is_named(tmp_path: Path) -> None:
         resolve_cloud(mapping, base_dir=tmp_path, where="cloud")
 
     errors = info.value.errors
-    assert "cloud.region: unknown key 'region' (allowed: arm, authority, audience, ca_bundle)" in errors
+    assert ("cloud.region: unknown key 'region' (allowed: arm, authority, audience, ca_bundle, graph, "
+            "graph_audience)") in errors
     assert "cloud: missing required key 'audience'" in errors
     assert "cloud.arm: must be an https URL (Azure SDKs refuse plain http)" in errors
     assert any(e.startswith("cloud.authority: must be the authority host only") for e in errors)
