@@ -82,7 +82,8 @@ async def from_store(store: Store, registry: Registry, *, now: datetime | None =
         source="tables", partner_id=registry.partner.partner_id, tenants=tuple(tenants),
         findings=tuple(f for f in findings if f.tenant_id in known),
         runs=tuple(RunInput(r.run_id, r.started, r.finished, r.status, r.total, r.done, r.failed,
-                            dict(r.transitions), r.credited) for r in sorted(runs, key=lambda r: r.run_id)),
+                            dict(r.transitions), r.credited)
+                  for r in sorted(runs, key=lambda r: (r.started, r.run_id))),  # ids tie within a second
         generated_at=now)
 
 

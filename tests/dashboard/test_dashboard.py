@@ -187,7 +187,8 @@ async def _stored_runs(storage):
     from pal_audit.store import Store
 
     async with Store.from_connection_string(storage) as store:
-        return sorted(await store.runs.recent(NOW - timedelta(days=3650)), key=lambda r: r.run_id)
+        runs = await store.runs.recent(NOW - timedelta(days=3650))
+    return sorted(runs, key=lambda r: (r.started, r.run_id))
 
 
 @pytest.mark.azurite
