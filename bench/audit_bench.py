@@ -55,14 +55,22 @@ def child(args: argparse.Namespace) -> None:
             return findings, errors, auditor.roles.builtin_count
 
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    findings, errors, builtins = asyncio.run(run())
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        findings, errors, builtins = profiler.runcall(asyncio.run, run())
+        profiler.dump_stats(args.profile)
+    else:
+        findings, errors, builtins = asyncio.run(run())
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"wall_s": wall, "cpu_s": cpu, "peak_mib": peak_mib, "findings": findings,
                       "unit_errors": errors, "builtin_definitions_cached": builtins}))
 
 
-def measure(size: int, latency_ms: int, concurrencies: list[int], workdir: Path) -> list[dict]:
+def measure(size: int, latency_ms: int, concurrencies: list[int], workdir: Path,
+            profile: bool = False) -> list[dict]:
     from estate_gen import generate
 
     estate, registry, env = generate(size, 4, workdir / f"estate-{size}")
@@ -77,7 +85,8 @@ def measure(size: int, latency_ms: int, concurrencies: list[int], workdir: Path)
             _stats(cloud, "/_armsim/reset-stats", "POST")
             out = subprocess.run(
                 [sys.executable, __file__, "--child", "--registry", str(registry), "--cloud", str(cloud_file),
-                 "--concurrency", str(c), "--env", json.dumps(env)],
+                 "--concurrency", str(c), "--env", json.dumps(env),
+                 *(["--profile", str(workdir / f"profile-{size}-{c}.prof")] if profile else [])],
                 capture_output=True, text=True, check=True, cwd=ROOT)
             row = json.loads(out.stdout.strip().splitlines()[-1])
             stats = _stats(cloud, "/_armsim/stats")
@@ -108,6 +117,8 @@ def main() -> None:
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--registry"), ap.add_argument("--cloud"), ap.add_argument("--env")
     ap.add_argument("--concurrency", type=int, default=1)
+    ap.add_argument("--profile", nargs="?", const=True, default=None,
+                    help="cProfile each audit into bench/out/profile-<size>-<concurrency>.prof")
     args = ap.parse_args()
     if args.child:
         child(args)
@@ -121,7 +132,7 @@ def main() -> None:
     rows = []
     for size in args.sizes:
         concurrencies = ([1] if size <= args.sequential_max else []) + [default, *args.also]
-        rows += measure(size, args.latency_ms, concurrencies, args.out)
+        rows += measure(size, args.latency_ms, concurrencies, args.out, profile=bool(args.profile))
     (args.out / "audit_bench.json").write_text(json.dumps(rows, indent=1))
     print_table(rows)
 

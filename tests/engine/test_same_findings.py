@@ -99,5 +99,6 @@ def test_generated_estate_findings_are_unchanged(tmp_path: Path) -> None:
 
 def test_relative_dates_only_move_dates_near_today() -> None:
     today = date(2026, 11, 27)
-    assert _relative_dates("ends 2026-12-02; approved 2020-01-01", today) == "ends today+5d; approved 2020-01-01"
+    assert (_relative_dates("ends 2026-12-02; approved 2020-01-01", today)
+            == "ends today+5d; approved 2020-01-01")
     assert _relative_dates("ends " + (today - timedelta(days=1)).isoformat(), today) == "ends today-1d"
