@@ -2,10 +2,12 @@
 
 For each estate size (tenants × 3 identities × 4 subscriptions) armsim is started in its own
 process with simulated latency, and each configuration is audited in a fresh child process so
-its peak RSS is its own. `--concurrency 1` is the one-call-at-a-time baseline.
+its peak RSS is its own. `--concurrency 1` is the one-call-at-a-time baseline; concurrency 0 in
+`--also` is the adaptive limit (what the CLI does without --concurrency).
 
     .venv/bin/python bench/audit_bench.py                  # 10, 100, 1000 tenants
     .venv/bin/python bench/audit_bench.py --sizes 10 100 --latency-ms 50
+    .venv/bin/python bench/audit_bench.py --sizes 1000 --sequential-max 0 --also 0   # fixed 32 vs adaptive
 """
 
 from __future__ import annotations
@@ -45,13 +47,16 @@ def child(args: argparse.Namespace) -> None:
 
     cloud = load_cloud_file(args.cloud)
 
+    limits: list[int] = []
+
     async def run() -> tuple[int, int, int]:
         findings = errors = 0
-        async with Auditor(registry, cloud=cloud, concurrency=args.concurrency,
+        async with Auditor(registry, cloud=cloud, concurrency=args.concurrency or None,
                            unit_budget_seconds=600) as auditor:
             async for r in auditor.audit_tenants():
                 findings += len(r.findings)
                 errors += sum(1 for i in r.snapshot.identities if not i.ok)
+            limits.extend(auditor.limit.history)
             return findings, errors, auditor.roles.builtin_count
 
     cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -66,7 +71,8 @@ def child(args: argparse.Namespace) -> None:
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"wall_s": wall, "cpu_s": cpu, "peak_mib": peak_mib, "findings": findings,
-                      "unit_errors": errors, "builtin_definitions_cached": builtins}))
+                      "unit_errors": errors, "builtin_definitions_cached": builtins,
+                      "limits": limits}))
 
 
 def measure(size: int, latency_ms: int, concurrencies: list[int], workdir: Path,
@@ -96,8 +102,10 @@ def measure(size: int, latency_ms: int, concurrencies: list[int], workdir: Path,
                        role_definition_gets=stats["by_operation"].get("role_definitions.get", 0),
                        by_operation=stats["by_operation"])
             rows.append(row)
-            print(f"  {size:>5} tenants  c={c:<3} wall {row['wall_s']:8.1f}s  cpu {row['cpu_s']:7.1f}s  "
-                  f"req/identity {row['requests_per_identity']:.2f}  peak {row['peak_mib']:.0f} MiB",
+            print(f"  {size:>5} tenants  c={c or 'adaptive':<3} wall {row['wall_s']:8.1f}s  "
+                  f"cpu {row['cpu_s']:7.1f}s  "
+                  f"req/identity {row['requests_per_identity']:.2f}  peak {row['peak_mib']:.0f} MiB  "
+                  f"cpu/identity {1000 * row['cpu_s'] / identities:.1f} ms  limits {row['limits'][:12]}",
                   flush=True)
     finally:
         sim.terminate()
@@ -138,14 +146,16 @@ def main() -> None:
 
 
 def print_table(rows: list[dict]) -> None:
-    print("\n| tenants | concurrency | wall s | CPU s | speed-up | requests/identity | role def GETs "
-          "| peak MiB |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n| tenants | concurrency | wall s | CPU s | wall/CPU | CPU ms/identity | speed-up "
+          "| requests/identity | role def GETs | peak MiB |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     seq = {r["tenants"]: r["wall_s"] for r in rows if r["concurrency"] == 1}
     for r in rows:
         base = seq.get(r["tenants"])
         speedup = base / r["wall_s"] if base and r["concurrency"] != 1 else 1.0
-        print(f"| {r['tenants']} | {r['concurrency']} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | "
+        label = r["concurrency"] or f"adaptive (peak {max(r['limits'])})"
+        print(f"| {r['tenants']} | {label} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | "
+              f"{r['wall_s'] / r['cpu_s']:.2f} | {1000 * r['cpu_s'] / (3 * r['tenants']):.1f} | "
               f"{speedup:.1f}× | {r['requests_per_identity']:.2f} | {r['role_definition_gets']} | "
               f"{r['peak_mib']:.0f} |")
 

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from pal_audit.cli.report import ScanReport
-from pal_audit.engine.auditor import DEFAULT_CONCURRENCY, Auditor, TenantResult
+from pal_audit.engine.auditor import DEFAULT_MAX_CONCURRENCY, Auditor, TenantResult
 from pal_audit.registry import Registry
 from pal_audit.registry.clouds import Cloud
 
@@ -31,14 +31,15 @@ def tenant_row(result: TenantResult) -> dict[str, object]:
     }
 
 
-async def run_scan(registry: Registry, *, cloud: Cloud | None = None, concurrency: int = DEFAULT_CONCURRENCY,
+async def run_scan(registry: Registry, *, cloud: Cloud | None = None, concurrency: int | None = None,
+                   max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
                    unit_budget_seconds: float = 120, run_id: str | None = None,
                    sink: ResultSink | None = None,
                    progress: Callable[[TenantResult], None] | None = None) -> ScanReport:
     """Audit every tenant of the registry; `sink` receives each tenant's result (e.g. the table store)."""
     report = ScanReport(run_id=run_id or uuid.uuid4().hex, started=datetime.now(UTC))
     try:
-        async with Auditor(registry, cloud=cloud, concurrency=concurrency,
+        async with Auditor(registry, cloud=cloud, concurrency=concurrency, max_concurrency=max_concurrency,
                            unit_budget_seconds=unit_budget_seconds) as auditor:
             async for result in auditor.audit_tenants(progress=progress):
                 row = tenant_row(result)
