@@ -66,8 +66,9 @@ def role_guid(role_definition_id: str) -> str:
     return role_definition_id.rstrip("/").rsplit("/", 1)[-1].lower()
 
 
-# The api versions of the list calls read as raw JSON (those azure-mgmt-authorization 4.0.0 uses).
+# The api versions of the lists read as raw JSON (those the SDK clients' operations use).
 ROLE_ASSIGNMENTS_API = "2022-04-01"
+SUBSCRIPTIONS_API = "2022-12-01"    # azure-mgmt-resource-subscriptions 1.0.0's
 PIM_API = "2020-10-01"
 
 # What the generated operations map statuses to before raising HttpResponseError.
@@ -230,8 +231,8 @@ async def read_link(session: ArmSession) -> Link | None:
 
 
 async def list_subscriptions(session: ArmSession) -> tuple[str, ...]:
-    subs = await _collect(session.subscriptions().subscriptions.list())
-    return tuple(sorted({s.subscription_id.lower() for s in subs if s.subscription_id}))
+    subs = await arm_list(session, "/subscriptions", {"api-version": SUBSCRIPTIONS_API})
+    return tuple(sorted({str(s["subscriptionId"]).lower() for s in subs if s.get("subscriptionId")}))
 
 
 async def list_active(session: ArmSession, subscription_id: str, principal_id: str) -> list[RoleAssignment]:
