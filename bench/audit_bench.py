@@ -56,7 +56,9 @@ def child(args: argparse.Namespace) -> None:
             async for r in auditor.audit_tenants():
                 findings += len(r.findings)
                 errors += sum(1 for i in r.snapshot.identities if not i.ok)
-            limits.extend(auditor.limit.history)
+            # (an engine from before the adaptive limit has no history: its limit was fixed)
+            limit = getattr(auditor, "limit", None)
+            limits.extend(limit.history if limit is not None else [args.concurrency])
             return findings, errors, auditor.roles.builtin_count
 
     cpu0, wall0 = time.process_time(), time.perf_counter()

@@ -201,19 +201,25 @@ class Auditor:
         """
         pending_ids = iter(list(tenant_ids) if tenant_ids is not None else self.registry.tenant_ids())
         running: dict[asyncio.Future[TenantResult], str] = {}
+        units: dict[asyncio.Future[TenantResult], int] = {}     # units of each running tenant
 
         def refill() -> None:
-            while len(running) < self.limit.limit:
+            # Tenants whose units just cover the limit, and one more: a unit is always waiting
+            # at the gate when the limit is what holds the audit back (so the limit may grow),
+            # while tenants do not pile up in memory ahead of it.
+            while sum(units.values()) <= self.limit.limit:
                 nxt = next(pending_ids, None)
                 if nxt is None:
                     return
-                running[asyncio.ensure_future(self.audit_tenant(nxt))] = nxt
+                task = asyncio.ensure_future(self.audit_tenant(nxt))
+                running[task], units[task] = nxt, self._unit_count(nxt)
 
         refill()
         while running:
             done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 tenant_id = running.pop(task)
+                del units[task]
                 try:
                     result = task.result()
                 except Exception as exc:  # a bug of ours: this tenant fails loudly, the run goes on
@@ -225,6 +231,12 @@ class Auditor:
                     progress(result)
                 yield result
             refill()
+
+    def _unit_count(self, tenant_id: str) -> int:
+        try:
+            return max(1, len(self.registry.tenant(tenant_id).identities))
+        except KeyError:    # its task fails and reports it; the window only needs a count
+            return 1
 
     async def _audit_unit(self, tenant: TenantConfig, identity_name: str) -> IdentitySnapshot:
         async with self.limit.gate:

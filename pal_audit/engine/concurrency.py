@@ -197,8 +197,10 @@ class UnitLimit:
                  min_window: float = 0.5) -> None:
         if pinned is not None and pinned < 1:
             raise ValueError(f"concurrency must be at least 1, not {pinned}")
-        self.controller = None if pinned is not None else AdaptiveController(tuning)
-        self.gate = Gate(pinned if pinned is not None else self.controller.limit)  # type: ignore[union-attr]
+        self.controller: AdaptiveController | None = None
+        if pinned is None:
+            self.controller = AdaptiveController(tuning)
+        self.gate = Gate(self.controller.limit if self.controller is not None else pinned or 1)
         self.pinned = pinned is not None
         self._clock, self._rss, self._min_window = clock, rss, min_window
         self._start = clock()

@@ -94,3 +94,4 @@ def test_a_concurrency_of_zero_is_refused_by_name() -> None:
     assert code == 2 and "--concurrency" in out
     code, out = _scan("-r", str(EXAMPLES / "registry.yaml"), "--max-concurrency", "0")
     assert code == 2 and "--max-concurrency" in out
+
