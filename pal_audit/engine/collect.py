@@ -10,6 +10,7 @@ refused at subscription scope; they are audited per visible resource group inste
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterable, Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
@@ -123,7 +124,8 @@ async def arm_list(session: ArmSession, path: str, params: dict[str, str]) -> li
 
             map_error(status_code=response.status_code, response=response, error_map=_ERROR_MAP)
             raise HttpResponseError(response=response, error_format=ARMErrorFormat)
-        page = response.json()
+        # The bytes straight to json (response.json() first decodes text, guessing the charset).
+        page = json.loads(response.content)
         items += page.get("value") or []
         next_link = page.get("nextLink")
         if not next_link:
