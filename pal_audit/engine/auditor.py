@@ -115,9 +115,9 @@ def _proxy_or_netrc_set(env: Mapping[str, str]) -> bool:
     With trust_env aiohttp looks both up again on a worker thread for every request (a tenth of
     the audit's CPU at 200 tenants), so it is only on when there is something to find.
     """
-    proxies = {k for k in env if k.lower().endswith("_proxy") and k.lower() != "no_proxy"}
-    netrc = env.get("NETRC") or os.path.join(env.get("HOME", os.path.expanduser("~")), ".netrc")
-    return bool(proxies) or os.path.exists(netrc)
+    names = {k.lower() for k in env}
+    proxies_or_netrc = {n for n in names if n.endswith("_proxy") and n != "no_proxy"} | (names & {"netrc"})
+    return bool(proxies_or_netrc) or os.path.exists(os.path.expanduser("~/.netrc"))
 
 
 class Auditor:

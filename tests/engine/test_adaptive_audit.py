@@ -95,3 +95,14 @@ def test_a_concurrency_of_zero_is_refused_by_name() -> None:
     code, out = _scan("-r", str(EXAMPLES / "registry.yaml"), "--max-concurrency", "0")
     assert code == 2 and "--max-concurrency" in out
 
+
+
+def test_the_session_reads_the_environment_only_when_a_proxy_or_netrc_is_set(monkeypatch, tmp_path) -> None:
+    from pal_audit.engine.auditor import _proxy_or_netrc_set
+
+    monkeypatch.setenv("HOME", str(tmp_path))       # no ~/.netrc there
+    assert not _proxy_or_netrc_set({"PATH": "/bin", "NO_PROXY": "localhost"})
+    assert _proxy_or_netrc_set({"HTTPS_PROXY": "http://proxy:3128"})
+    assert _proxy_or_netrc_set({"NETRC": "/etc/netrc"})
+    (tmp_path / ".netrc").write_text("machine example.org login x password y\n")
+    assert _proxy_or_netrc_set({})
