@@ -21,7 +21,7 @@ from pal_audit.cli.me import me_command
 from pal_audit.cli.report import ScanReport, render_table, to_csv, to_json
 from pal_audit.cli.report_command import report as report_command
 from pal_audit.cli.scan import run_scan
-from pal_audit.engine.auditor import DEFAULT_CONCURRENCY
+from pal_audit.engine.auditor import DEFAULT_MAX_CONCURRENCY
 from pal_audit.model import Severity
 from pal_audit.registry import Registry, RegistryError, load_registry
 from pal_audit.registry.clouds import Cloud, CloudError, load_cloud_file
@@ -139,9 +139,12 @@ def scan(
                                                help="Write the report here instead of stdout.")] = None,
     store: Annotated[StoreKind, typer.Option(
         "--store", help="Also record findings in Table Storage (AzureWebJobsStorage).")] = StoreKind.none,
-    concurrency: Annotated[int, typer.Option(
-        "--concurrency", min=1, max=256, help="Tenants (and identities) audited at once.")]
-    = DEFAULT_CONCURRENCY,
+    concurrency: Annotated[int | None, typer.Option(
+        "--concurrency", min=1, max=1024, help="Pin the (tenant, identity) units audited at once; "
+        "by default the number adapts to latency, 429s and memory, up to --max-concurrency.")] = None,
+    max_concurrency: Annotated[int, typer.Option(
+        "--max-concurrency", min=1, max=1024, help="Ceiling of the adaptive concurrency.")]
+    = DEFAULT_MAX_CONCURRENCY,
     fail_on: Annotated[Severity | None, typer.Option(
         "--fail-on", help="Exit 1 when an open finding is at or above this severity.")] = None,
     unit_budget: Annotated[float, typer.Option(
@@ -159,13 +162,13 @@ def scan(
         except CloudError as exc:
             fail(exc.errors)
     report = run_scan_command(reg, cloud=cloud_config, concurrency=concurrency, unit_budget=unit_budget,
-                              store=store == StoreKind.tables)
+                              store=store == StoreKind.tables, max_concurrency=max_concurrency)
     write_report(report, output_format.value, output)
     raise typer.Exit(exit_code(report, fail_on))
 
 
-def run_scan_command(reg: Registry, *, cloud: Cloud | None, concurrency: int, unit_budget: float,
-                     store: bool) -> ScanReport:
+def run_scan_command(reg: Registry, *, cloud: Cloud | None, concurrency: int | None, unit_budget: float,
+                     store: bool, max_concurrency: int = DEFAULT_MAX_CONCURRENCY) -> ScanReport:
     """Run the scan with a progress bar on a terminal (none when stderr is piped)."""
     import asyncio
 
@@ -178,6 +181,7 @@ def run_scan_command(reg: Registry, *, cloud: Cloud | None, concurrency: int, un
     def go(progress: Callable[[TenantResult], None] | None = None) -> ScanReport:
         try:
             report = asyncio.run(run_scan(reg, cloud=cloud, concurrency=concurrency,
+                                          max_concurrency=max_concurrency,
                                           unit_budget_seconds=unit_budget, sink=sink, progress=progress))
         except StoreError as exc:    # Azure-side audit failures are findings, never exceptions
             fail(f"--store tables: Table/Queue storage failed ({type(exc).__name__}: "

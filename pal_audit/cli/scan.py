@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from pal_audit.cli.report import ScanReport
-from pal_audit.engine.auditor import DEFAULT_CONCURRENCY, TenantResult
+from pal_audit.engine.auditor import DEFAULT_MAX_CONCURRENCY, TenantResult
 from pal_audit.engine.lighthouse import LighthouseAuditor, audit_everything
 from pal_audit.registry import Registry
 from pal_audit.registry.clouds import Cloud
@@ -32,7 +32,8 @@ def tenant_row(result: TenantResult) -> dict[str, object]:
     }
 
 
-async def run_scan(registry: Registry, *, cloud: Cloud | None = None, concurrency: int = DEFAULT_CONCURRENCY,
+async def run_scan(registry: Registry, *, cloud: Cloud | None = None, concurrency: int | None = None,
+                   max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
                    unit_budget_seconds: float = 120, run_id: str | None = None,
                    sink: ResultSink | None = None,
                    progress: Callable[[TenantResult], None] | None = None) -> ScanReport:
@@ -40,6 +41,7 @@ async def run_scan(registry: Registry, *, cloud: Cloud | None = None, concurrenc
     report = ScanReport(run_id=run_id or uuid.uuid4().hex, started=datetime.now(UTC))
     try:
         async with LighthouseAuditor(registry, cloud=cloud, concurrency=concurrency,
+                                     max_concurrency=max_concurrency,
                                      unit_budget_seconds=unit_budget_seconds) as auditor:
             async for result in audit_everything(auditor, progress):   # tenants, then Lighthouse
                 row = tenant_row(result)

@@ -1,8 +1,9 @@
 """Orchestration: tenants -> identities -> snapshots -> findings, with per-unit failures.
 
-A unit is one (tenant, identity). Units run concurrently under one bound, share one HTTP
-connection pool and one role-definition cache, and each has its own time budget: a unit that
-fails becomes an `audit_error` for that unit only, and the rest of the audit goes on.
+A unit is one (tenant, identity). Units run concurrently under one limit (adaptive unless pinned,
+engine/concurrency.py), share one HTTP connection pool and one role-definition cache, and each has
+its own time budget: a unit that fails becomes an `audit_error` for that unit only, and the rest of
+the audit goes on.
 """
 
 from __future__ import annotations
@@ -20,6 +21,16 @@ from pal_audit.checks import audit_error, decide
 from pal_audit.checks.suppressions import apply_suppressions
 from pal_audit.engine.budget import BudgetedRetryPolicy, Deadline
 from pal_audit.engine.collect import ArmSession, ClientOptions, Step, collect_identity
+from pal_audit.engine.concurrency import (
+    DEFAULT_CEILING,
+    DEFAULT_FLOOR,
+    DEFAULT_MEMORY_BUDGET_MIB,
+    DEFAULT_START,
+    CallObserver,
+    PrincipalSlots,
+    Tuning,
+    UnitLimit,
+)
 from pal_audit.engine.credentials import ManagedIdentityAssertion, make_credential
 from pal_audit.engine.failures import classify
 from pal_audit.engine.role_definitions import RoleDefinitionCache
@@ -33,7 +44,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CONCURRENCY = 32  # at 50 ms latency this is where wall time meets CPU time (bench/)
+# Where the adaptive limit starts (and what a pinned audit used to default to): at 50 ms latency
+# this is where wall time meets CPU time (bench/).
+DEFAULT_CONCURRENCY = DEFAULT_START
+DEFAULT_MAX_CONCURRENCY = DEFAULT_CEILING
 
 
 @dataclass(frozen=True)
@@ -95,22 +109,42 @@ def failed_tenant_result(registry: Registry, tenant_id: str, reason: ErrorReason
     return TenantResult(snapshot, tuple(apply_suppressions(findings, registry.suppression_rules(), today)))
 
 
+def _proxy_or_netrc_set(env: Mapping[str, str]) -> bool:
+    """Whether aiohttp must read proxies and .netrc from the environment.
+
+    With trust_env aiohttp looks both up again on a worker thread for every request (a tenth of
+    the audit's CPU at 200 tenants), so it is only on when there is something to find.
+    """
+    names = {k.lower() for k in env}
+    proxies_or_netrc = {n for n in names if n.endswith("_proxy") and n != "no_proxy"} | (names & {"netrc"})
+    return bool(proxies_or_netrc) or os.path.exists(os.path.expanduser("~/.netrc"))
+
+
 class Auditor:
     """Audits tenants of one registry. Use as `async with Auditor(registry, ...) as auditor:`."""
 
     def __init__(self, registry: Registry, *, cloud: Cloud | None = None,
-                 concurrency: int = DEFAULT_CONCURRENCY, unit_budget_seconds: float = 120,
+                 concurrency: int | None = None, max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+                 memory_budget_mib: int = DEFAULT_MEMORY_BUDGET_MIB, unit_budget_seconds: float = 120,
                  managed_identity_client_id: str | None = None,
                  env: Mapping[str, str] | None = None, today: date | None = None,
                  roles: RoleDefinitionCache | None = None) -> None:
+        """`concurrency` pins the units in flight (`--concurrency N`); None adapts it between a
+        floor and `max_concurrency` (`--max-concurrency`)."""
         self.registry = registry
         self.cloud = cloud or registry.cloud_config()
+        if max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be at least 1, not {max_concurrency}")
+        self.limit = UnitLimit(pinned=concurrency, tuning=Tuning(
+            start=min(DEFAULT_START, max_concurrency), floor=min(DEFAULT_FLOOR, max_concurrency),
+            ceiling=max_concurrency, memory_budget_bytes=memory_budget_mib * 1024 * 1024))
         self.concurrency = concurrency
+        self._ceiling = concurrency if concurrency is not None else max_concurrency
+        self._principals = PrincipalSlots()
         self.unit_budget_seconds = unit_budget_seconds
         self._env = os.environ if env is None else env
         self._today = today
         self._mi_client_id = managed_identity_client_id
-        self._units = asyncio.Semaphore(concurrency)
         # Pass a long-lived cache (the Functions app does) so built-ins are fetched once per process.
         self.roles = roles if roles is not None else RoleDefinitionCache()
         # Opened by __aenter__: one aiohttp session (connection pool) for every client and credential.
@@ -126,9 +160,9 @@ class Auditor:
             cafile=str(self.cloud.ca_bundle) if self.cloud.ca_bundle else None)
         # One pool for every client and credential: TLS handshakes happen once per connection,
         # not once per client (docs/performance.md). Built like azure-core's own session.
-        connector = aiohttp.TCPConnector(ssl=ssl_context, limit=max(20, self.concurrency * 4))
+        connector = aiohttp.TCPConnector(ssl=ssl_context, limit=max(20, self._ceiling * 4))
         self._session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
-                                              auto_decompress=False, trust_env=True)
+                                              auto_decompress=False, trust_env=_proxy_or_netrc_set(self._env))
         self._transport = AioHttpTransport(session=self._session, session_owner=False)
         if self._uses_federated():
             self._assertion = ManagedIdentityAssertion(self._mi_client_id, transport=self._transport)
@@ -162,24 +196,30 @@ class Auditor:
                             ) -> AsyncIterator[TenantResult]:
         """Audit many tenants, yielding each result as it completes.
 
-        Only `concurrency` tenants are in flight at once, so memory stays flat however many
-        tenants the registry holds.
+        Only as many tenants as the unit limit are in flight at once, so memory stays flat however
+        many tenants the registry holds.
         """
         pending_ids = iter(list(tenant_ids) if tenant_ids is not None else self.registry.tenant_ids())
         running: dict[asyncio.Future[TenantResult], str] = {}
+        units: dict[asyncio.Future[TenantResult], int] = {}     # units of each running tenant
 
         def refill() -> None:
-            while len(running) < self.concurrency:
+            # Tenants whose units just cover the limit, and one more: a unit is always waiting
+            # at the gate when the limit is what holds the audit back (so the limit may grow),
+            # while tenants do not pile up in memory ahead of it.
+            while sum(units.values()) <= self.limit.limit:
                 nxt = next(pending_ids, None)
                 if nxt is None:
                     return
-                running[asyncio.ensure_future(self.audit_tenant(nxt))] = nxt
+                task = asyncio.ensure_future(self.audit_tenant(nxt))
+                running[task], units[task] = nxt, self._unit_count(nxt)
 
         refill()
         while running:
             done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 tenant_id = running.pop(task)
+                del units[task]
                 try:
                     result = task.result()
                 except Exception as exc:  # a bug of ours: this tenant fails loudly, the run goes on
@@ -192,8 +232,14 @@ class Auditor:
                 yield result
             refill()
 
+    def _unit_count(self, tenant_id: str) -> int:
+        try:
+            return max(1, len(self.registry.tenant(tenant_id).identities))
+        except KeyError:    # its task fails and reports it; the window only needs a count
+            return 1
+
     async def _audit_unit(self, tenant: TenantConfig, identity_name: str) -> IdentitySnapshot:
-        async with self._units:
+        async with self.limit.gate:
             step, deadline = Step(), Deadline(self.unit_budget_seconds)
             try:
                 async with asyncio.timeout(self.unit_budget_seconds):
@@ -202,6 +248,8 @@ class Auditor:
                 error = classify(exc, step=step.name, throttled=deadline.throttled)
                 return IdentitySnapshot(tenant_id=tenant.tenant_id, identity=identity_name,
                                         principal_id=step.principal_id, error=error)
+            finally:
+                self.limit.unit_done()
 
     async def _collect(self, tenant: TenantConfig, identity_name: str, step: Step, deadline: Deadline
                        ) -> IdentitySnapshot:
@@ -211,13 +259,16 @@ class Auditor:
             step.name = "sign-in"
         via = tenant.assignments_via if tenant.assignments_via != identity_name else None
         names = [identity_name] + ([via] if via else [])
-        sessions = [self._session_for(tenant.tenant_id, name, deadline) for name in names]
+        sessions: list[tuple[str, ArmSession]] = []
         try:
-            own, reader = sessions[0], (sessions[1] if via else None)
+            for name in names:
+                sessions.append((name, self._session_for(tenant.tenant_id, name, deadline)))
+            own, reader = sessions[0][1], (sessions[1][1] if via else None)
             return await collect_identity(tenant.tenant_id, identity_name, own, self.roles,
-                                          reader=reader, step=step, parallel=self.concurrency > 1)
+                                          reader=reader, step=step, parallel=self.concurrency != 1)
         finally:
-            for session in sessions:
+            for name, session in sessions:
+                self._principals.close(tenant.tenant_id, name)
                 await session.close()
 
     def _session_for(self, tenant_id: str, identity_name: str, deadline: Deadline) -> ArmSession:
@@ -225,7 +276,11 @@ class Auditor:
         credential = make_credential(
             tenant_id=tenant_id, identity_name=identity_name, identity=identity, cloud=self.cloud,
             env=self._env, transport=self._transport, assertion=self._assertion)
-        options: ClientOptions = {"retry_policy": BudgetedRetryPolicy(deadline)}
+        # Per retry: the principal's slot is held for each HTTP attempt, and each answer (429s
+        # included, before the retry policy handles them) reaches the unit limit.
+        observer = CallObserver(self._principals.open(tenant_id, identity_name), self.limit)
+        options: ClientOptions = {"retry_policy": BudgetedRetryPolicy(deadline),
+                                  "per_retry_policies": [observer]}
         if self._transport is not None:   # outside `async with`, each client builds its own
             options["transport"] = self._transport
         return ArmSession(credential, self.cloud, options)

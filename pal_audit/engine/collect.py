@@ -10,13 +10,22 @@ refused at subscription scope; they are audited per visible resource group inste
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterable, Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict, TypeVar, cast
 
-from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
+from azure.core.exceptions import (
+    AzureError,
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    ResourceNotModifiedError,
+    map_error,
+)
 
 from pal_audit.checks.role_rules import PEC_TABLE
 from pal_audit.engine.budget import BudgetedRetryPolicy
@@ -29,6 +38,8 @@ from pal_audit.registry.clouds import Cloud
 
 if TYPE_CHECKING:  # the SDK modules are imported when a client is first built (cold start stays light)
     from azure.core.credentials_async import AsyncTokenCredential
+    from azure.core.pipeline.policies import AsyncHTTPPolicy
+    from azure.core.rest import AsyncHttpResponse, HttpRequest
     from azure.mgmt.authorization.aio import AuthorizationManagementClient
     from azure.mgmt.managementpartner.aio import ACEProvisioningManagementPartnerAPI
     from azure.mgmt.resource.resources.aio import ResourceManagementClient
@@ -56,17 +67,40 @@ def role_guid(role_definition_id: str) -> str:
     return role_definition_id.rstrip("/").rsplit("/", 1)[-1].lower()
 
 
-def _assignment(item: Any) -> RoleAssignment:
-    # `item` is an SDK model read loosely: a role assignment or a PIM eligibility instance, from
-    # operation groups whose api version the multi-api client picks at run time.
+# The api versions of the lists read as raw JSON (those the SDK clients' operations use).
+ROLE_ASSIGNMENTS_API = "2022-04-01"
+SUBSCRIPTIONS_API = "2022-12-01"    # azure-mgmt-resource-subscriptions 1.0.0's
+PIM_API = "2020-10-01"
+
+# What the generated operations map statuses to before raising HttpResponseError.
+_ERROR_MAP: dict[int, type[HttpResponseError]] = {
+    401: ClientAuthenticationError, 404: ResourceNotFoundError, 409: ResourceExistsError,
+    304: ResourceNotModifiedError}
+
+JsonObject = dict[str, Any]
+
+
+def _datetime(value: object) -> datetime | None:
+    # What the SDK's model deserializer makes of an ISO 8601 date-time (microseconds at most).
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def _props(item: JsonObject) -> JsonObject:
+    props = item.get("properties")
+    return props if isinstance(props, dict) else {}
+
+
+def _assignment(item: JsonObject) -> RoleAssignment:
+    # A role assignment or a PIM eligibility instance, as ARM's JSON.
+    p = _props(item)
     return RoleAssignment(
-        assignment_id=item.id,
-        scope=item.scope or "",
-        role_id=role_guid(item.role_definition_id),
-        principal_id=(item.principal_id or "").lower(),
-        principal_type=str(item.principal_type or ""),
+        assignment_id=item["id"],
+        scope=p.get("scope") or "",
+        role_id=role_guid(p["roleDefinitionId"]),
+        principal_id=(p.get("principalId") or "").lower(),
+        principal_type=str(p.get("principalType") or ""),
         # Eligibility instances carry their end; role assignments never do (schedules say it).
-        end=getattr(item, "end_date_time", None),
+        end=_datetime(p.get("endDateTime")),
     )
 
 
@@ -74,11 +108,41 @@ async def _collect(pager: AsyncIterable[_T]) -> list[_T]:
     return [item async for item in pager]
 
 
+async def arm_list(session: ArmSession, path: str, params: dict[str, str]) -> list[JsonObject]:
+    """Every item of an ARM list, as JSON: through the SDK pipeline of the session's
+    SubscriptionClient (its public send_request: auth, retry, the unit's policies), following
+    nextLink, without building an SDK model per item (most of a unit's CPU went there)."""
+    from azure.core.rest import HttpRequest
+
+    client = session.subscriptions()
+    request = HttpRequest("GET", path, params=params)
+    items: list[JsonObject] = []
+    while True:
+        response = await client.send_request(request)
+        if response.status_code != 200:
+            from azure.mgmt.core.exceptions import ARMErrorFormat
+
+            map_error(status_code=response.status_code, response=response, error_map=_ERROR_MAP)
+            raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+        # The bytes straight to json (response.json() first decodes text, guessing the charset).
+        page = json.loads(response.content)
+        items += page.get("value") or []
+        next_link = page.get("nextLink")
+        if not next_link:
+            return items
+        request = HttpRequest("GET", next_link)   # ARM's nextLink carries the query, api-version included
+
+
+def _provider_path(scope: str, collection: str) -> str:
+    return f"{scope.rstrip('/')}/providers/Microsoft.Authorization/{collection}"
+
+
 class ClientOptions(TypedDict, total=False):
     """What every SDK client of a unit shares: the run's HTTP transport and the unit's retry policy."""
 
     transport: Transport
     retry_policy: BudgetedRetryPolicy
+    per_retry_policies: list[AsyncHTTPPolicy[HttpRequest, AsyncHttpResponse]]
 
 
 class _SdkClientOptions(ClientOptions, total=False):
@@ -127,15 +191,6 @@ class ArmSession:
     def authorization(self) -> AuthorizationManagementClient:
         return self._authorization_client("authorization")
 
-    def pim(self) -> AuthorizationManagementClient:
-        """A client of its own for the PIM lists (api 2020-10-01).
-
-        azure-mgmt-authorization keeps one api-version per client, shared by its operation groups,
-        and a next-page request carries whichever version was set last: sharing a client with the
-        role assignment lists (2022-04-01) running concurrently would page with the wrong one.
-        """
-        return self._authorization_client("pim")
-
     def _authorization_client(self, key: str) -> AuthorizationManagementClient:
         from azure.mgmt.authorization.aio import AuthorizationManagementClient
 
@@ -178,17 +233,16 @@ async def read_link(session: ArmSession) -> Link | None:
 
 
 async def list_subscriptions(session: ArmSession) -> tuple[str, ...]:
-    subs = await _collect(session.subscriptions().subscriptions.list())
-    return tuple(sorted({s.subscription_id.lower() for s in subs if s.subscription_id}))
+    subs = await arm_list(session, "/subscriptions", {"api-version": SUBSCRIPTIONS_API})
+    return tuple(sorted({str(s["subscriptionId"]).lower() for s in subs if s.get("subscriptionId")}))
 
 
 async def list_active(session: ArmSession, subscription_id: str, principal_id: str) -> list[RoleAssignment]:
     """Active assignments of `principal_id` that apply to the subscription or anything in it."""
     scope = f"/subscriptions/{subscription_id}"
-    flt = f"assignedTo('{principal_id}')"
-    assignments = session.authorization().role_assignments
+    params = {"$filter": f"assignedTo('{principal_id}')", "api-version": ROLE_ASSIGNMENTS_API}
     try:
-        items = await _collect(assignments.list_for_scope(scope, filter=flt))
+        items = await arm_list(session, _provider_path(scope, "roleAssignments"), params)
     except HttpResponseError as exc:
         if exc.status_code != 403:
             raise
@@ -197,7 +251,7 @@ async def list_active(session: ArmSession, subscription_id: str, principal_id: s
         items = []
         for group in groups:
             rg_scope = f"{scope}/resourceGroups/{group.name}"
-            items += await _collect(assignments.list_for_scope(rg_scope, filter=flt))
+            items += await arm_list(session, _provider_path(rg_scope, "roleAssignments"), params)
         if not items:
             # The subscription is visible, so the identity holds some role in it that we cannot
             # read: saying "no access" would be a false finding.
@@ -211,9 +265,9 @@ async def list_eligible(session: ArmSession) -> list[RoleAssignment] | Unknown:
     Listed once at the tenant root with asTarget(): eligibility alone does not make a
     subscription visible, so a per-subscription listing would miss a PIM-only identity.
     """
-    instances = session.pim().role_eligibility_schedule_instances
     try:
-        items = await _collect(instances.list_for_scope("/", filter="asTarget()"))
+        items = await arm_list(session, _provider_path("/", "roleEligibilityScheduleInstances"),
+                               {"$filter": "asTarget()", "api-version": PIM_API})
     except HttpResponseError as exc:
         if exc.status_code in (403, 404):  # unknown, not "none" (docs/collection.md)
             reason: ErrorReason = "forbidden" if exc.status_code == 403 else "not_found"
@@ -225,12 +279,13 @@ async def list_eligible(session: ArmSession) -> list[RoleAssignment] | Unknown:
 class ScheduleEnd:
     """The end date of one active assignment schedule instance, with every key it can match by."""
 
-    def __init__(self, item: Any) -> None:
-        self.end: datetime | None = item.end_date_time
-        keys = (item.origin_role_assignment_id, _name_of(item.role_assignment_schedule_id))
+    def __init__(self, item: JsonObject) -> None:
+        p = _props(item)
+        self.end: datetime | None = _datetime(p.get("endDateTime"))
+        keys = (p.get("originRoleAssignmentId"), _name_of(p.get("roleAssignmentScheduleId")))
         self.keys = {k.lower() for k in keys if k}
-        self.triple = ((item.scope or "").lower(), role_guid(item.role_definition_id or ""),
-                       (item.principal_id or "").lower())
+        self.triple = ((p.get("scope") or "").lower(), role_guid(p.get("roleDefinitionId") or ""),
+                       (p.get("principalId") or "").lower())
 
 
 def _name_of(resource_id: str | None) -> str | None:
@@ -243,9 +298,9 @@ async def list_schedule_ends(session: ArmSession) -> list[ScheduleEnd] | Unknown
     Any failure leaves the end dates unknown rather than failing the unit: the other checks do
     not need them, and unknown is never read as "permanent".
     """
-    instances = session.pim().role_assignment_schedule_instances
     try:
-        items = await _collect(instances.list_for_scope("/", filter="asTarget()"))
+        items = await arm_list(session, _provider_path("/", "roleAssignmentScheduleInstances"),
+                               {"$filter": "asTarget()", "api-version": PIM_API})
     except AzureError as exc:
         error = classify(exc, step="listing role assignment schedules")
         return Unknown("assignment_schedules", error.reason, error.message)

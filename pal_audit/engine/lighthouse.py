@@ -29,7 +29,7 @@ from azure.core.exceptions import AzureError, HttpResponseError
 
 from pal_audit.checks import audit_error
 from pal_audit.checks.suppressions import apply_suppressions
-from pal_audit.engine.auditor import Auditor, TenantResult, assess
+from pal_audit.engine.auditor import DEFAULT_CONCURRENCY, Auditor, TenantResult, assess
 from pal_audit.engine.budget import BudgetedRetryPolicy, Deadline
 from pal_audit.engine.collect import ArmSession, Step, read_link, sign_in
 from pal_audit.engine.failures import classify
@@ -121,7 +121,8 @@ class LighthouseAuditor(Auditor):
     def __init__(self, *args: Any, lighthouse_budget_seconds: float = 1800, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lighthouse_budget_seconds = lighthouse_budget_seconds
-        self._calls = asyncio.Semaphore(self.concurrency)   # Lighthouse requests in flight
+        # Lighthouse requests in flight: the pinned limit, or the adaptive limit's starting point
+        self._calls = asyncio.Semaphore(self.concurrency or DEFAULT_CONCURRENCY)
 
     async def __aenter__(self) -> LighthouseAuditor:
         await super().__aenter__()

@@ -7,6 +7,7 @@ as an eligibility instance with its end. The engine reads both at the tenant roo
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -153,13 +154,12 @@ def test_one_schedule_list_per_identity(tmp_path: Path) -> None:
 
 async def test_pim_pages_keep_their_api_version_when_role_assignments_are_listed_midway(tmp_path: Path
                                                                                       ) -> None:
-    # azure-mgmt-authorization keeps one api-version per client, set by the operation group used
-    # last, and sends it on every next page. A role-assignment list (2022-04-01) started while a PIM
-    # list (2020-10-01) is between pages must not move the PIM list's version: armsim, like ARM,
-    # answers a PIM instance list with 2022-04-01 by 400 NoRegisteredProviderFound.
+    # A PIM list (2020-10-01) between pages while a role-assignment list (2022-04-01) runs must
+    # page with its own version: armsim, like ARM, answers a PIM instance list with 2022-04-01 by
+    # 400 NoRegisteredProviderFound (the SDK's multi-api client once sent whichever was set last).
     from azure.core.pipeline.transport import AioHttpTransport
 
-    from pal_audit.engine.collect import ArmSession, list_active
+    from pal_audit.engine.collect import ArmSession, list_active, list_eligible, list_schedule_ends
     from pal_audit.engine.credentials import make_credential
 
     b = EstateBuilder()
@@ -176,20 +176,19 @@ async def test_pim_pages_keep_their_api_version_when_role_assignments_are_listed
                                      env=b.env, transport=transport)
         session = ArmSession(credential, registry.cloud, {"transport": transport})
         try:
-            for group in ("role_assignment_schedule_instances", "role_eligibility_schedule_instances"):
-                pager = getattr(session.pim(), group).list_for_scope("/", filter="asTarget()")
-                items = [await pager.__anext__()]                  # the first page is in
-                assert len(await list_active(session, sub_id, oid)) == 3   # another list meanwhile
-                items += [item async for item in pager]            # the next pages
-                assert len(items) == 3, group
+            active, eligible, schedules = await asyncio.gather(
+                list_active(session, sub_id, oid), list_eligible(session), list_schedule_ends(session))
+            assert len(active) == 3
+            assert isinstance(eligible, list) and len(eligible) == 3
+            assert isinstance(schedules, list) and len(schedules) == 3
         finally:
             await session.close()
             await transport.close()
 
 
 def test_assignments_are_matched_to_their_schedule_by_origin_id_then_name_then_scope_role_principal() -> None:
-    # Pure matching, with the SDK's own model: real instances carry the origin id in the service's
-    # casing, and the schedule is named after the assignment.
+    # Pure matching, on the JSON of the SDK's own model: real instances carry the origin id in the
+    # service's casing, and the schedule is named after the assignment.
     from azure.mgmt.authorization.v2020_10_01.models import RoleAssignmentScheduleInstance
 
     from pal_audit.engine.collect import ScheduleEnd, with_end_dates
@@ -198,13 +197,15 @@ def test_assignments_are_matched_to_their_schedule_by_origin_id_then_name_then_s
     sub, role, who = "/subscriptions/s1", "cfd33db0-3dd1-45e3-aa9d-cdbdf3b6f24e", "p1"
     base = f"{sub}/providers/Microsoft.Authorization"
     end1, end2, end3 = (datetime(2026, 12, d, tzinfo=UTC) for d in (1, 2, 3))
-    schedules = [ScheduleEnd(RoleAssignmentScheduleInstance(
-                     origin_role_assignment_id=f"{base.upper()}/ROLEASSIGNMENTS/A1", end_date_time=end1)),
-                 ScheduleEnd(RoleAssignmentScheduleInstance(
-                     role_assignment_schedule_id=f"{base}/roleAssignmentSchedules/a2", end_date_time=end2)),
-                 ScheduleEnd(RoleAssignmentScheduleInstance(
-                     scope=f"{sub}/resourceGroups/RG", principal_id=who, end_date_time=end3,
-                     role_definition_id=f"{base}/roleDefinitions/{role.upper()}"))]
+    def wire(**kw: object) -> dict:
+        return RoleAssignmentScheduleInstance(**kw).serialize(keep_readonly=True)
+
+    schedules = [ScheduleEnd(wire(origin_role_assignment_id=f"{base.upper()}/ROLEASSIGNMENTS/A1",
+                                  end_date_time=end1)),
+                 ScheduleEnd(wire(role_assignment_schedule_id=f"{base}/roleAssignmentSchedules/a2",
+                                  end_date_time=end2)),
+                 ScheduleEnd(wire(scope=f"{sub}/resourceGroups/RG", principal_id=who, end_date_time=end3,
+                                  role_definition_id=f"{base}/roleDefinitions/{role.upper()}"))]
     active = [RoleAssignment(f"{base}/roleAssignments/a1", sub, role, who),
               RoleAssignment(f"{base}/roleAssignments/a2", sub, role, who),
               RoleAssignment(f"{sub}/resourceGroups/rg/x/a3", f"{sub}/resourceGroups/rg", role, who),
