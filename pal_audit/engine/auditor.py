@@ -134,7 +134,8 @@ class Auditor:
         self._session: aiohttp.ClientSession | None = None
         self._transport: AioHttpTransport | None = transport
         self._owns_transport = transport is None
-        self._make_credential: CredentialFactory = credential_factory or make_credential
+        self._make_credential: CredentialFactory = (make_credential if credential_factory is None
+                                                    else credential_factory)
         self._assertion: ManagedIdentityAssertion | None = assertion
         self._owns_assertion = assertion is None
 
