@@ -10,8 +10,8 @@ tenant, even for a message redelivered minutes later). Kept here instead:
   that), the pool and everything built on it are dropped and opened again on the new loop;
 - a credential is kept while the tokens it caches can still be valid (an hour, about an access
   token's lifetime) and at most `credential_capacity` of them, least recently used first out. A
-  credential refreshes its own token, so reusing the object costs nothing; rebuilding it after an
-  hour reads its secret from the environment again;
+  credential refreshes its own token, so reusing the object costs nothing; a changed secret (or
+  registry entry) gets a credential of its own, and after an hour it is rebuilt anyway;
 - built-in role definitions are the same in every tenant and change only when Azure ships a
   release, so the worker keeps them for an hour across runs; custom roles stay per run (a custom
   role fixed by the customer is read afresh by the next run, an HTTP rescan included).
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import ssl
 import time
 from collections import OrderedDict
@@ -102,9 +103,10 @@ class CredentialCache:
                  env: Mapping[str, str], transport: Transport | None = None,
                  assertion: ManagedIdentityAssertion | None = None) -> AsyncTokenCredential:
         """The `CredentialFactory` the Auditor calls per unit."""
-        # The whole identity entry is in the key: an edited registry (another client id or secret
-        # variable) never signs in with the old one.
-        key = (cloud.authority, tenant_id.lower(), identity_name, identity.model_dump_json())
+        # The whole identity entry and a digest of its secret are in the key: an edited registry
+        # (another client id or secret variable) or a rotated secret never signs in with the old one.
+        key = (cloud.authority, tenant_id.lower(), identity_name,
+               identity.model_dump_json() + _secret_digest(identity, env))
         now = self._clock()
         hit = self._entries.get(key)
         if hit is not None and now - hit.built < self.ttl:
@@ -128,6 +130,14 @@ class CredentialCache:
         for entry in entries:
             with contextlib.suppress(Exception):
                 await entry.credential.close()
+
+
+def _secret_digest(identity: IdentityConfig, env: Mapping[str, str]) -> str:
+    """A digest of the environment values the identity signs in with (never the values themselves)."""
+    fields = ("secret_env", "certificate_env", "password_env")
+    names = [getattr(identity.auth, field, None) for field in fields]
+    material = "\0".join(f"{name}={env.get(name, '')}" for name in names if isinstance(name, str))
+    return hashlib.sha256(material.encode()).hexdigest()
 
 
 class BuiltinRoles:

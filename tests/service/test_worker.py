@@ -144,3 +144,12 @@ def test_a_new_event_loop_gets_a_new_pool_and_new_credentials(registry):
     assert first[0] is not second[0] and first[1] is not second[1]
     assert pool.pools_opened == 2
     asyncio.run(pool.aclose())
+
+
+async def test_a_rotated_secret_gets_a_credential_of_its_own(registry):
+    cache = CredentialCache()
+    before = inner(ask(cache, registry, T1))
+    secret_env = registry.identities["ops-app"].auth.secret_env
+    assert inner(ask(cache, registry, T1, **{secret_env: "rotated"})) is not before
+    assert inner(ask(cache, registry, T1)) is before
+    await cache.close()
