@@ -194,6 +194,11 @@ def run_scan_command(reg: Registry, report: StreamingReport, *, cloud: Cloud | N
             fail(f"--store tables: Table/Queue storage failed ({type(exc).__name__}: "
                  f"{str(exc).splitlines()[0][:200] if str(exc) else 'no detail'}); tenants stored before the "
                  "failure are kept, the rest were not written; rerun when storage is reachable")
+        except OSError as exc:       # the report's spool files (the audit itself raises none)
+            import tempfile
+
+            fail(f"could not write the report's temporary files in {tempfile.gettempdir()}: "
+                 f"{exc.strerror or type(exc).__name__}")
         if sink is not None and sink.run_id:
             report.run_id = sink.run_id     # the id the tables (and GET /api/scans) know the run by
         return report

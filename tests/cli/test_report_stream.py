@@ -190,3 +190,24 @@ def test_the_external_sort_is_stable_and_matches_sorted():
         sorter.add((value, pos))
     assert list(sorter) == sorted(((v, p) for p, v in enumerate(items)), key=lambda t: t[0])
     sorter.close()
+
+
+def test_a_temporary_folder_that_cannot_be_written_is_a_clear_error(armsim_cloud, tmp_path, monkeypatch):
+    """The report spools to TMPDIR (here from the first finding on): when that fails the scan says
+    where, exit 2, no traceback."""
+    import functools
+    import tempfile
+
+    from typer.testing import CliRunner
+
+    from pal_audit.cli import main
+
+    for name, value in demo_secrets(EXAMPLES / "estate.yaml", EXAMPLES / "registry.yaml").items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(main, "StreamingReport", functools.partial(StreamingReport, chunk=1))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
+    result = CliRunner().invoke(main.app, ["scan", "-r", str(EXAMPLES / "registry.yaml"),
+                                           "--cloud", str(armsim_cloud), "-f", "json"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"could not write the report's temporary files in {tmp_path / 'missing'}")
+    assert "Traceback" not in result.output and result.stdout == ""
