@@ -17,6 +17,7 @@ from collections import Counter
 
 import azure.functions as func
 import pytest
+import yaml
 from azure.functions.timer import TimerRequest
 from pal_support import (
     EXAMPLES,
@@ -33,6 +34,15 @@ from pal_support import (
 from armsim import ArmSimServer, load_estate
 
 pytestmark = pytest.mark.azurite
+
+
+@pytest.fixture(autouse=True)
+async def _worker_pool_closed():
+    """The queue trigger keeps a connection pool per worker process: close it with the test's loop."""
+    from pal_audit.service.worker import WORKER
+
+    yield
+    await WORKER.aclose()
 DEMO_TENANTS = 10
 CHECKS_EXPECTED = Counter({  # examples/README.md table: 17 findings (16 open, 1 suppressed)
     "tenant_without_credited_link": 3, "link_without_eligible_role": 2, "excessive_privilege": 2,
@@ -357,6 +367,32 @@ async def test_a_run_fetches_each_role_definition_once_across_its_messages(serve
     await nightly(host)                 # ten tenant messages, built-in roles shared between tenants
     first = fetched()
     assert first and set(first.values()) == {1}, first
+    estate = yaml.safe_load((EXAMPLES / "estate.yaml").read_text())
+    custom_ids = {r["role_id"] for t in estate["tenants"] for r in t.get("custom_roles", [])}
+    custom = Counter({role: n for role, n in first.items() if role in custom_ids})
+    assert custom and custom != first
     stats.reset()
-    await nightly(host)                 # the next run reads them afresh (a custom role may have changed)
-    assert fetched() == first
+    await nightly(host)                 # the next run reads custom roles afresh (one may have changed);
+    assert fetched() == custom          # built-ins stay with the worker (an hour): identical everywhere
+
+
+async def test_the_queue_trigger_reuses_one_pool_and_each_credential_across_messages(served_armsim, storage):
+    """Ten tenant messages share one connection pool; a rescan within the hour signs in only where
+    signing in failed (a failure is never cached) and finds exactly the same."""
+    from pal_audit.service.worker import WORKER
+
+    host, stats = QueueHost(storage), served_armsim.sim.stats
+    pools, connections = WORKER.pools_opened, WORKER.connections_made
+    await nightly(host)
+    tokens = [r for r in stats.recent if r["operation"] == "token"]
+    failed_sign_ins = sum(1 for r in tokens if r["status"] != 200)
+    first_findings, first_connections = findings_by_status(storage), WORKER.connections_made - connections
+    assert WORKER.pools_opened == pools + 1
+    assert 0 < first_connections < DEMO_TENANTS, first_connections     # a pool per message opened >= 10
+    assert 0 < failed_sign_ins < len(tokens)
+
+    stats.reset()
+    await nightly(host)
+    assert stats.by_operation["token"] == failed_sign_ins
+    assert WORKER.pools_opened == pools + 1
+    assert findings_by_status(storage) == first_findings == {"open": 16, "suppressed": 1}

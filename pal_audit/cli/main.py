@@ -18,9 +18,9 @@ import typer
 
 from pal_audit.cli.fix import fix_command
 from pal_audit.cli.me import me_command
-from pal_audit.cli.report import ScanReport, render_table, to_csv, to_json
 from pal_audit.cli.report_command import report as report_command
-from pal_audit.cli.scan import run_scan
+from pal_audit.cli.report_stream import ReportCounters, StreamingReport
+from pal_audit.cli.scan import stream_scan
 from pal_audit.engine.auditor import DEFAULT_MAX_CONCURRENCY
 from pal_audit.model import Severity
 from pal_audit.registry import Registry, RegistryError, load_registry
@@ -161,15 +161,33 @@ def scan(
             cloud_config = load_cloud_file(cloud)
         except CloudError as exc:
             fail(exc.errors)
-    report = run_scan_command(reg, cloud=cloud_config, concurrency=concurrency, unit_budget=unit_budget,
-                              store=store == StoreKind.tables, max_concurrency=max_concurrency)
-    write_report(report, output_format.value, output)
+    # The report streams to disk spools as tenants finish: memory does not grow with the estate.
+    report = new_report(output_format.value, output)
+    try:
+        run_scan_command(reg, report, cloud=cloud_config, concurrency=concurrency, unit_budget=unit_budget,
+                         store=store == StoreKind.tables, max_concurrency=max_concurrency)
+        write_report(report, output_format.value, output)
+    finally:
+        report.close()
     raise typer.Exit(exit_code(report, fail_on))
 
 
-def run_scan_command(reg: Registry, *, cloud: Cloud | None, concurrency: int | None, unit_budget: float,
-                     store: bool, max_concurrency: int = DEFAULT_MAX_CONCURRENCY) -> ScanReport:
-    """Run the scan with a progress bar on a terminal (none when stderr is piped)."""
+def new_report(fmt: str, output: str | None) -> StreamingReport:
+    """An empty report whose findings spool in the order the chosen output reads them."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from rich.console import Console
+
+    narrow_table = fmt == "table" and output is None and Console().width < 140
+    order = "tenant" if narrow_table else "severity"
+    return StreamingReport(uuid.uuid4().hex, datetime.now(UTC), order=order)
+
+
+def run_scan_command(reg: Registry, report: StreamingReport, *, cloud: Cloud | None,
+                     concurrency: int | None, unit_budget: float, store: bool,
+                     max_concurrency: int = DEFAULT_MAX_CONCURRENCY) -> StreamingReport:
+    """Run the scan into `report` with a progress bar on a terminal (none when stderr is piped)."""
     import asyncio
 
     from rich.console import Console
@@ -178,15 +196,20 @@ def run_scan_command(reg: Registry, *, cloud: Cloud | None, concurrency: int | N
     console = Console(stderr=True)
     sink = table_sink_or_exit(reg) if store else None
 
-    def go(progress: Callable[[TenantResult], None] | None = None) -> ScanReport:
+    def go(progress: Callable[[TenantResult], None] | None = None) -> StreamingReport:
         try:
-            report = asyncio.run(run_scan(reg, cloud=cloud, concurrency=concurrency,
-                                          max_concurrency=max_concurrency,
-                                          unit_budget_seconds=unit_budget, sink=sink, progress=progress))
+            asyncio.run(stream_scan(reg, report, cloud=cloud, concurrency=concurrency,
+                                    max_concurrency=max_concurrency, unit_budget_seconds=unit_budget,
+                                    sink=sink, progress=progress))
         except StoreError as exc:    # Azure-side audit failures are findings, never exceptions
             fail(f"--store tables: Table/Queue storage failed ({type(exc).__name__}: "
                  f"{str(exc).splitlines()[0][:200] if str(exc) else 'no detail'}); tenants stored before the "
                  "failure are kept, the rest were not written; rerun when storage is reachable")
+        except OSError as exc:       # the report's spool files (the audit itself raises none)
+            import tempfile
+
+            fail(f"could not write the report's temporary files in {tempfile.gettempdir()}: "
+                 f"{exc.strerror or type(exc).__name__}")
         if sink is not None and sink.run_id:
             report.run_id = sink.run_id     # the id the tables (and GET /api/scans) know the run by
         return report
@@ -226,7 +249,7 @@ def check_writable(output: str) -> None:
         fail(f"--output {output}: not writable")
 
 
-def write_report(report: ScanReport, fmt: str, output: str | None) -> None:
+def write_report(report: StreamingReport, fmt: str, output: str | None) -> None:
     """Write the report; a full disk or a closed pipe is exit 2 naming where, never "internal error"."""
     try:
         _write_report(report, fmt, output)
@@ -235,25 +258,28 @@ def write_report(report: ScanReport, fmt: str, output: str | None) -> None:
         fail(f"could not write the report to {where}: {exc.strerror or type(exc).__name__}")
 
 
-def _write_report(report: ScanReport, fmt: str, output: str | None) -> None:
+def _write_report(report: StreamingReport, fmt: str, output: str | None) -> None:
+    import sys
+
     from rich.console import Console
 
     if fmt == "table":
         if output is None:
-            render_table(report, Console())
+            report.write_table(Console())
             return
         with open(output, "w", encoding="utf-8") as fh:
-            render_table(report, Console(file=fh, width=160, force_terminal=False))
+            report.write_table(Console(file=fh, width=160, force_terminal=False))
         return
-    text = to_json(report) if fmt == "json" else to_csv(report)
+    write = report.write_json if fmt == "json" else report.write_csv
     if output is None:
-        typer.echo(text, nl=False)
+        write(sys.stdout)
+        sys.stdout.flush()
     else:
         with open(output, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            write(fh)
 
 
-def exit_code(report: ScanReport, fail_on: Severity | None) -> int:
+def exit_code(report: ReportCounters, fail_on: Severity | None) -> int:
     """§11: 3 when some unit failed (wins over 1), 1 for findings at or above --fail-on, else 0."""
     if report.failed_tenants:
         return EXIT_INCOMPLETE

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -16,6 +16,7 @@ from pal_audit.textsafe import csv_cell, multi_line, one_line
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
 
 FINDING_FIELDS = ("finding_id", "check_id", "severity", "tenant_id", "principal_id", "identity", "title",
                   "detail", "remediation", "status")
@@ -56,13 +57,14 @@ class ScanReport:
         }
 
 
-def _sorted(findings: Sequence[Finding], *, tenant_first: bool = False) -> list[Finding]:
+def finding_sort_key(f: Finding, *, tenant_first: bool = False) -> tuple[object, ...]:
     """Worst first (for pipelines), or grouped by tenant then worst first (for reading)."""
-    def key(f: Finding) -> tuple[object, ...]:
-        head = (f.tenant_id, -f.severity.rank) if tenant_first else (-f.severity.rank, f.tenant_id)
-        return (*head, f.identity, f.check_id, f.qualifier)
+    head = (f.tenant_id, -f.severity.rank) if tenant_first else (-f.severity.rank, f.tenant_id)
+    return (*head, f.identity, f.check_id, f.qualifier)
 
-    return sorted(findings, key=key)
+
+def _sorted(findings: Sequence[Finding], *, tenant_first: bool = False) -> list[Finding]:
+    return sorted(findings, key=lambda f: finding_sort_key(f, tenant_first=tenant_first))
 
 
 def to_json(report: ScanReport) -> str:
@@ -120,52 +122,72 @@ def _tm(text: str) -> str:
     return escape(multi_line(text))
 
 
+def _tenant_heading(tenant_id: str, name: str) -> str:
+    return f"\n[bold underline]{_t(name or tenant_id)}[/] [dim]{_t(tenant_id)}[/]"
+
+
+def _finding_block_rows(findings: Iterable[Finding]) -> Table:
+    """One tenant's findings as the narrow console's grid."""
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=6, no_wrap=True)
+    grid.add_column(ratio=1, overflow="fold")   # fold, never cut, a command someone will copy
+    for f in findings:
+        head = f"[bold]{f.check_id}[/]" + ("" if f.identity == "-" else f" [cyan]{_t(f.identity)}[/]")
+        if f.status == Status.SUPPRESSED:
+            head += f" [dim](suppressed: {_t(f.suppression or '')})[/]"
+        body = f"{head}\n{_tm(f.detail)}\n[green]fix:[/] {_tm(f.remediation)}"
+        grid.add_row(f"[{_SEVERITY_STYLE[f.severity.value]}]{f.severity.value}[/]", body)
+    return grid
+
+
 def _findings_blocks(report: ScanReport, names: dict[str, str], console: Console) -> None:
     from itertools import groupby
 
     from rich.padding import Padding
-    from rich.table import Table
 
     by_tenant = _sorted(report.findings, tenant_first=True)
     for tenant_id, findings in groupby(by_tenant, key=lambda f: f.tenant_id):
-        console.print(f"\n[bold underline]{_t(names.get(tenant_id) or tenant_id)}[/] [dim]{_t(tenant_id)}[/]")
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(width=6, no_wrap=True)
-        grid.add_column(ratio=1, overflow="fold")   # fold, never cut, a command someone will copy
-        for f in findings:
-            head = f"[bold]{f.check_id}[/]" + ("" if f.identity == "-" else f" [cyan]{_t(f.identity)}[/]")
-            if f.status == Status.SUPPRESSED:
-                head += f" [dim](suppressed: {_t(f.suppression or '')})[/]"
-            body = f"{head}\n{_tm(f.detail)}\n[green]fix:[/] {_tm(f.remediation)}"
-            grid.add_row(f"[{_SEVERITY_STYLE[f.severity.value]}]{f.severity.value}[/]", body)
-        console.print(Padding(grid, (0, 0, 0, 2)))
+        console.print(_tenant_heading(tenant_id, names.get(tenant_id) or ""))
+        console.print(Padding(_finding_block_rows(findings), (0, 0, 0, 2)))
     console.print()
 
 
-def _findings_table(report: ScanReport, names: dict[str, str], console: Console) -> None:
+def _findings_table_of(rows: Iterable[tuple[Finding, str]], *, title: str | None) -> Table:
+    """The wide console's table of (finding, tenant name) rows."""
     from rich.table import Table
 
-    table = Table(title="PAL findings", show_lines=True, expand=True)
+    table = Table(title=title, show_lines=True, expand=True)
     for column, kw in (("Severity", {"no_wrap": True}), ("Tenant", {}), ("Identity", {}), ("Check", {}),
                        ("What was seen", {"ratio": 3, "overflow": "fold"}),
                        ("Fix", {"ratio": 3, "overflow": "fold"})):
         table.add_column(column, **kw)
-    for f in _sorted(report.findings):
+    for f, tenant_name in rows:
         severity = f"[{_SEVERITY_STYLE[f.severity.value]}]{f.severity.value}[/]"
         if f.status == Status.SUPPRESSED:
             severity += "\n[dim]suppressed[/]"
         # Names, details and commands come from the registry and Azure: never read them as markup.
         seen = _tm(f.detail) + (f"\n[dim]suppressed: {_t(f.suppression)}[/]" if f.suppression else "")
-        table.add_row(severity, _t(names.get(f.tenant_id) or f.tenant_id),
+        table.add_row(severity, _t(tenant_name or f.tenant_id),
                       _t(f.identity), _t(f.check_id), seen, _tm(f.remediation))
-    console.print(table)
+    return table
+
+
+def _findings_table(report: ScanReport, names: dict[str, str], console: Console) -> None:
+    rows = ((f, names.get(f.tenant_id) or "") for f in _sorted(report.findings))
+    console.print(_findings_table_of(rows, title="PAL findings"))
+
+
+def summary_line(s: dict[str, Any]) -> str:
+    """The run summary's closing line (rich markup), from `run_summary()`."""
+    sev = s["open_by_severity"]
+    return (f"[bold]{s['tenants_total']}[/] tenants audited ({s['tenants_failed']} incomplete); "
+            f"[bold]{s['findings_open']}[/] open findings "
+            f"([bold red]{sev['high']} high[/], [yellow]{sev['medium']} medium[/], "
+            f"[cyan]{sev['low']} low[/]), "
+            f"{s['findings_suppressed']} suppressed.")
 
 
 def _summary(report: ScanReport, console: Console) -> None:
-    s = report.run_summary()
-    sev = s["open_by_severity"]
-    console.print(
-        f"[bold]{s['tenants_total']}[/] tenants audited ({s['tenants_failed']} incomplete); "
-        f"[bold]{s['findings_open']}[/] open findings "
-        f"([bold red]{sev['high']} high[/], [yellow]{sev['medium']} medium[/], [cyan]{sev['low']} low[/]), "
-        f"{s['findings_suppressed']} suppressed.")
+    console.print(summary_line(report.run_summary()))

@@ -1,4 +1,4 @@
-"""`pal-audit scan`: audit a registry's tenants and gather a ScanReport (the CLI's shell)."""
+"""`pal-audit scan`: audit a registry's tenants into a report (the CLI's shell)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from pal_audit.cli.report import ScanReport
+from pal_audit.cli.report_stream import StreamingReport
 from pal_audit.engine.auditor import DEFAULT_MAX_CONCURRENCY, TenantResult
 from pal_audit.engine.lighthouse import LighthouseAuditor, audit_everything
 from pal_audit.registry import Registry
@@ -32,13 +33,16 @@ def tenant_row(result: TenantResult) -> dict[str, object]:
     }
 
 
-async def run_scan(registry: Registry, *, cloud: Cloud | None = None, concurrency: int | None = None,
-                   max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
-                   unit_budget_seconds: float = 120, run_id: str | None = None,
-                   sink: ResultSink | None = None,
-                   progress: Callable[[TenantResult], None] | None = None) -> ScanReport:
-    """Audit every tenant of the registry; `sink` receives each tenant's result (e.g. the table store)."""
-    report = ScanReport(run_id=run_id or uuid.uuid4().hex, started=datetime.now(UTC))
+TenantHandler = Callable[[dict[str, object], TenantResult], None]
+
+
+async def scan_tenants(registry: Registry, on_tenant: TenantHandler, *, cloud: Cloud | None = None,
+                       concurrency: int | None = None, max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+                       unit_budget_seconds: float = 120, run_id: str, sink: ResultSink | None = None,
+                       progress: Callable[[TenantResult], None] | None = None) -> None:
+    """Audit every tenant of the registry (then its Lighthouse entries), handing each result and its
+    report row to `on_tenant` as it completes; `sink` receives each result first (e.g. the table
+    store). `concurrency` pins the units in flight; None adapts it up to `max_concurrency`."""
     try:
         async with LighthouseAuditor(registry, cloud=cloud, concurrency=concurrency,
                                      max_concurrency=max_concurrency,
@@ -50,19 +54,48 @@ async def run_scan(registry: Registry, *, cloud: Cloud | None = None, concurrenc
                     if sink is not None:   # the run's claims cover registry tenants only, so far
                         row["stored"], row["not_stored"] = False, "Lighthouse results are not stored yet"
                 elif sink is not None:
-                    await sink(report.run_id, result)
+                    await sink(run_id, result)
                     holder = getattr(sink, "not_stored", {}).get(result.snapshot.tenant_id)
                     if holder:      # the report says so too: a stored scan is never silently short
                         from pal_audit.service.stored_scan import not_stored_reason
 
                         row["stored"], row["not_stored"] = False, not_stored_reason(holder)
-                report.tenants.append(row)
-                report.findings.extend(result.findings)
+                on_tenant(row, result)
     finally:
         # An interrupted scan (Ctrl-C, a crash) must hand back the tenants its run claimed.
         close = getattr(sink, "aclose", None)
         if close is not None:
             await close()
+
+
+async def stream_scan(registry: Registry, report: StreamingReport, *, cloud: Cloud | None = None,
+                      concurrency: int | None = None, max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+                      unit_budget_seconds: float = 120,
+                      sink: ResultSink | None = None,
+                      progress: Callable[[TenantResult], None] | None = None) -> StreamingReport:
+    """Audit every tenant into `report`, which keeps counters and spools the rest to disk."""
+    await scan_tenants(registry, lambda row, result: report.add(row, result.findings), cloud=cloud,
+                       concurrency=concurrency, max_concurrency=max_concurrency,
+                       unit_budget_seconds=unit_budget_seconds, run_id=report.run_id, sink=sink,
+                       progress=progress)
+    report.finished = datetime.now(UTC)
+    return report
+
+
+async def run_scan(registry: Registry, *, cloud: Cloud | None = None, concurrency: int | None = None,
+                   max_concurrency: int = DEFAULT_MAX_CONCURRENCY, unit_budget_seconds: float = 120,
+                   run_id: str | None = None, sink: ResultSink | None = None,
+                   progress: Callable[[TenantResult], None] | None = None) -> ScanReport:
+    """The whole report in memory (for callers that keep it, e.g. the demo); the CLI streams."""
+    report = ScanReport(run_id=run_id or uuid.uuid4().hex, started=datetime.now(UTC))
+
+    def keep(row: dict[str, object], result: TenantResult) -> None:
+        report.tenants.append(row)
+        report.findings.extend(result.findings)
+
+    await scan_tenants(registry, keep, cloud=cloud, concurrency=concurrency,
+                       max_concurrency=max_concurrency, unit_budget_seconds=unit_budget_seconds,
+                       run_id=report.run_id, sink=sink, progress=progress)
     report.tenants.sort(key=lambda t: str(t["name"]))
     report.finished = datetime.now(UTC)
     return report

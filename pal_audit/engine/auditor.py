@@ -15,7 +15,7 @@ import ssl
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from pal_audit.checks import audit_error, decide
 from pal_audit.checks.suppressions import apply_suppressions
@@ -40,7 +40,19 @@ from pal_audit.registry.clouds import Cloud
 
 if TYPE_CHECKING:
     import aiohttp
+    from azure.core.credentials_async import AsyncTokenCredential
     from azure.core.pipeline.transport import AioHttpTransport
+
+    from pal_audit.engine.credentials import Transport
+    from pal_audit.registry.schema import IdentityConfig
+
+
+class CredentialFactory(Protocol):
+    """Builds the credential of one (tenant, identity): `make_credential`, or a cache in front of it."""
+
+    def __call__(self, *, tenant_id: str, identity_name: str, identity: IdentityConfig, cloud: Cloud,
+                 env: Mapping[str, str], transport: Transport | None = None,
+                 assertion: ManagedIdentityAssertion | None = None) -> AsyncTokenCredential: ...
 
 log = logging.getLogger(__name__)
 
@@ -128,9 +140,13 @@ class Auditor:
                  memory_budget_mib: int = DEFAULT_MEMORY_BUDGET_MIB, unit_budget_seconds: float = 120,
                  managed_identity_client_id: str | None = None,
                  env: Mapping[str, str] | None = None, today: date | None = None,
-                 roles: RoleDefinitionCache | None = None) -> None:
+                 roles: RoleDefinitionCache | None = None,
+                 transport: AioHttpTransport | None = None,
+                 credential_factory: CredentialFactory | None = None,
+                 assertion: ManagedIdentityAssertion | None = None) -> None:
         """`concurrency` pins the units in flight (`--concurrency N`); None adapts it between a
-        floor and `max_concurrency` (`--max-concurrency`)."""
+        floor and `max_concurrency` (`--max-concurrency`). A long-lived `transport`, credential
+        factory and assertion (the Functions worker's) are used and left open."""
         self.registry = registry
         self.cloud = cloud or registry.cloud_config()
         if max_concurrency < 1:
@@ -148,11 +164,21 @@ class Auditor:
         # Pass a long-lived cache (the Functions app does) so built-ins are fetched once per process.
         self.roles = roles if roles is not None else RoleDefinitionCache()
         # Opened by __aenter__: one aiohttp session (connection pool) for every client and credential.
+        # A long-lived caller (the Functions worker) passes its own transport, credential factory and
+        # managed-identity assertion instead, to reuse them across audits; those it keeps open.
         self._session: aiohttp.ClientSession | None = None
-        self._transport: AioHttpTransport | None = None
-        self._assertion: ManagedIdentityAssertion | None = None
+        self._transport: AioHttpTransport | None = transport
+        self._owns_transport = transport is None
+        self._make_credential: CredentialFactory = (make_credential if credential_factory is None
+                                                    else credential_factory)
+        self._assertion: ManagedIdentityAssertion | None = assertion
+        self._owns_assertion = assertion is None
 
     async def __aenter__(self) -> Auditor:
+        if not self._owns_transport:
+            if self._uses_federated() and self._assertion is None:
+                self._assertion = ManagedIdentityAssertion(self._mi_client_id, transport=self._transport)
+            return self
         import aiohttp
         from azure.core.pipeline.transport import AioHttpTransport
 
@@ -164,12 +190,12 @@ class Auditor:
         self._session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
                                               auto_decompress=False, trust_env=_proxy_or_netrc_set(self._env))
         self._transport = AioHttpTransport(session=self._session, session_owner=False)
-        if self._uses_federated():
+        if self._uses_federated() and self._owns_assertion:
             self._assertion = ManagedIdentityAssertion(self._mi_client_id, transport=self._transport)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._assertion is not None:
+        if self._assertion is not None and self._owns_assertion:
             await self._assertion.close()
         if self._session is not None:
             await self._session.close()
@@ -273,7 +299,7 @@ class Auditor:
 
     def _session_for(self, tenant_id: str, identity_name: str, deadline: Deadline) -> ArmSession:
         identity = self.registry.identities[identity_name]
-        credential = make_credential(
+        credential = self._make_credential(
             tenant_id=tenant_id, identity_name=identity_name, identity=identity, cloud=self.cloud,
             env=self._env, transport=self._transport, assertion=self._assertion)
         # Per retry: the principal's slot is held for each HTTP attempt, and each answer (429s

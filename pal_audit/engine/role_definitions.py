@@ -14,8 +14,9 @@ from pal_audit.model import RoleDefinition
 
 
 class RoleDefinitionCache:
-    def __init__(self) -> None:
-        self._builtin: dict[str, RoleDefinition] = {}
+    def __init__(self, builtin: dict[str, RoleDefinition] | None = None) -> None:
+        # `builtin` may be shared by several caches (the Functions worker shares it between runs).
+        self._builtin: dict[str, RoleDefinition] = {} if builtin is None else builtin
         self._custom: dict[tuple[str, str], RoleDefinition] = {}
         self._inflight: dict[str, asyncio.Future[tuple[str, RoleDefinition | None]]] = {}
 

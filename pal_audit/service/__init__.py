@@ -11,8 +11,10 @@ One concern per module: `observer` (the `RunObserver` protocol through which the
 about runs), `runs` (starting a run), `completion` (a run's completion notification), `abandon`
 (giving back the tenants of a run that failed part-way), `tenant` (one tenant's write, the queue
 triggers), `stored_scan` (`--store tables`), `health` (the timer, GET /api/health), `context` (an
-invocation's context, given its observer), `composition` (the composition root: `APP`, the Functions
-app's context with the alerts observing, and `alerts_observer` for the CLI). Import from here.
+invocation's context, given its observer), `worker` (what a worker process keeps between queue
+messages: the connection pool, credentials, built-in role definitions), `composition` (the
+composition root: `APP`, the Functions app's context with the alerts observing, and
+`alerts_observer` for the CLI). Import from here.
 """
 
 from pal_audit.service.composition import APP, AppRoot, alerts_observer

@@ -1,10 +1,9 @@
 """An invocation's context: `open_context` / `AppContext` (settings, store, registry, auditor, the
-run observer it was given), the cached registry, the per-run role-definition caches and
+run observer it was given), the cached registry, the role-definition caches of the worker and
 `tenants_unknown`. What observes the runs is passed in (see `composition.py`)."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -37,7 +36,11 @@ class AppContext:
         return self._registry
 
     def auditor(self, run_id: str | None = None) -> Auditor:
-        """An Auditor for one message of `run_id` (sharing the run's role cache), or a standalone one."""
+        """An Auditor for one queue message of `run_id`, or a standalone one (its own pool).
+
+        A message's Auditor borrows the worker's pool, credentials and role caches (`worker.py`):
+        call it on the event loop that runs the message.
+        """
         from pal_audit.engine.auditor import Auditor
         from pal_audit.registry.clouds import cloud_from_setting
 
@@ -45,32 +48,31 @@ class AppContext:
         s = self.settings
         cloud = (cloud_from_setting(s.cloud, base_dir=registry.base_dir) if s.cloud
                  else registry.cloud_config())
+        if run_id is None:
+            return Auditor(registry, cloud=cloud, concurrency=s.concurrency,
+                           unit_budget_seconds=s.unit_budget_seconds,
+                           managed_identity_client_id=s.managed_identity_client_id)
+        from pal_audit.service.worker import WORKER
+
+        transport = WORKER.transport(cloud, limit=max(20, s.concurrency * 4))
+        federated = any(i.auth.method == "federated" for i in registry.identities.values())
         return Auditor(registry, cloud=cloud, concurrency=s.concurrency,
                        unit_budget_seconds=s.unit_budget_seconds,
                        managed_identity_client_id=s.managed_identity_client_id,
-                       roles=role_cache(cloud.arm, run_id) if run_id else None)
+                       roles=WORKER.role_cache(cloud.arm, run_id), transport=transport,
+                       credential_factory=WORKER.credentials,
+                       assertion=WORKER.assertion(cloud, s.managed_identity_client_id) if federated else None)
 
 
 _registry_cache: dict[str, tuple[float, Registry]] = {}
-_role_caches: OrderedDict[tuple[str, str], RoleDefinitionCache] = OrderedDict()
-_ROLE_CACHE_RUNS = 8        # runs whose messages may interleave on one worker (timer, rescans)
 
 
 def role_cache(arm: str, run_id: str) -> RoleDefinitionCache:
-    """The role-definition cache every queue message of `run_id` shares in this process.
+    """The role-definition cache every queue message of `run_id` shares in this worker process:
+    custom roles per run, built-ins shared across runs for an hour (`worker.py` says why)."""
+    from pal_audit.service.worker import WORKER
 
-    Built-in definitions are then fetched once per worker and run, not once per tenant. It is
-    scoped to the run rather than the process so that a custom role edited since (they are cached
-    per tenant) is read afresh by the next run, an HTTP rescan included.
-    """
-    from pal_audit.engine.role_definitions import RoleDefinitionCache
-
-    cache = _role_caches.get((arm, run_id))
-    if cache is None:
-        cache = _role_caches[(arm, run_id)] = RoleDefinitionCache()
-        while len(_role_caches) > _ROLE_CACHE_RUNS:
-            _role_caches.popitem(last=False)
-    return cache
+    return WORKER.role_cache(arm, run_id)
 
 
 def load_registry_cached(path: str | Path, *, root: Path = APP_ROOT) -> Registry:
