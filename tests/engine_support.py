@@ -1,113 +1,20 @@
-"""Builders for engine tests: an estate + registry pair served by armsim, audited by the real engine."""
+"""An EstateBuilder's estate served by armsim and audited by the real engine; the demo estate."""
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from builders import EstateBuilder
+
 from armsim import ArmSimServer, parse_estate
 from pal_audit.engine.auditor import Auditor, TenantResult
-from pal_audit.registry import Registry, parse_registry
+from pal_audit.registry import Registry
 from pal_audit.registry.clouds import resolve_cloud
-
-PARTNER = "1234567"
-PREVIOUS = "1234560"
-FOREIGN = "7654321"
-
-
-def guid(*parts: object) -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, "pal-audit-tests/" + "/".join(map(str, parts))))
-
-
-class EstateBuilder:
-    """A small estate and the registry that audits it, built side by side so they cannot disagree."""
-
-    def __init__(self) -> None:
-        self.tenants: list[dict[str, Any]] = []
-        self.identities: dict[str, dict[str, Any]] = {}
-        self.registry_tenants: list[dict[str, Any]] = []
-        self.env: dict[str, str] = {}
-        self.fail: list[dict[str, Any]] = []
-        self.suppressions: list[dict[str, Any]] = []
-        self.policy: dict[str, Any] | None = None
-
-    def identity(self, name: str) -> str:
-        """Define a registry identity (a multi-tenant app); returns its client id."""
-        if name not in self.identities:
-            env = name.upper().replace("-", "_") + "_SECRET"
-            self.identities[name] = {"kind": "service_principal", "client_id": guid("app", name),
-                                     "auth": {"method": "client_secret", "secret_env": env}}
-            self.env[env] = f"sim-only-{name}"
-        return self.identities[name]["client_id"]
-
-    def tenant(self, name: str, *, subscriptions: int = 1, expect_link: bool = True,
-               approval: bool = True, management_groups: list[dict[str, Any]] | None = None,
-               **registry_extra: Any) -> dict[str, Any]:
-        tid = guid("tenant", name)
-        t = {"tenant_id": tid, "name": name, "management_groups": management_groups or [],
-             "subscriptions": [{"subscription_id": guid("sub", name, i), "name": f"{name}-{i}",
-                                "resource_groups": ["rg-a", "rg-b"]} for i in range(subscriptions)],
-             "principals": [], "custom_roles": [], "role_assignments": [], "eligible_assignments": []}
-        self.tenants.append(t)
-        reg = {"tenant_id": tid, "name": name, "identities": [], "expect_link": expect_link, **registry_extra}
-        if approval:
-            reg["customer_approval"] = {"by": "it@customer.example", "on": "2026-01-01"}
-        self.registry_tenants.append(reg)
-        return t
-
-    def sp(self, tenant: dict[str, Any], name: str, *, link: str | None = PARTNER, audited: bool = True,
-           enabled: bool = True, member_of: tuple[str, ...] = ()) -> str:
-        """A service principal of identity `name` in `tenant`; returns its object id."""
-        oid = guid("sp", tenant["name"], name)
-        p: dict[str, Any] = {"object_id": oid, "type": "ServicePrincipal", "app_id": self.identity(name),
-                             "secret": f"sim-only-{name}", "enabled": enabled, "member_of": list(member_of)}
-        if link:
-            p["pal"] = {"partner_id": link}
-        tenant["principals"].append(p)
-        if audited:
-            reg = next(r for r in self.registry_tenants if r["tenant_id"] == tenant["tenant_id"])
-            reg["identities"].append(name)
-        return oid
-
-    def group(self, tenant: dict[str, Any], name: str) -> str:
-        oid = guid("group", tenant["name"], name)
-        tenant["principals"].append({"object_id": oid, "type": "Group", "name": name})
-        return oid
-
-    @staticmethod
-    def sub(tenant: dict[str, Any], i: int = 0) -> str:
-        return "/subscriptions/" + tenant["subscriptions"][i]["subscription_id"]
-
-    @staticmethod
-    def assign(tenant: dict[str, Any], principal: str, role: str, scope: str, *,
-               eligible: bool = False) -> None:
-        key = "eligible_assignments" if eligible else "role_assignments"
-        tenant[key].append({"principal": principal, "role": role, "scope": scope})
-
-    def estate(self) -> dict[str, Any]:
-        faults: dict[str, Any] = {"throttle": False}
-        if self.fail:
-            faults["fail"] = self.fail
-        return {"partners": [{"partner_id": PARTNER, "name": "Contoso"},
-                             {"partner_id": PREVIOUS, "name": "Contoso (old)"},
-                             {"partner_id": FOREIGN, "name": "Northwind Contractors"}],
-                "tenants": self.tenants, "faults": faults}
-
-    def registry(self, cloud: dict[str, Any], base_dir: Path) -> Registry:
-        data: dict[str, Any] = {
-            "partner": {"partner_id": PARTNER, "previous_partner_ids": [PREVIOUS]},
-            "cloud": cloud, "identities": self.identities, "tenants": self.registry_tenants,
-        }
-        if self.suppressions:
-            data["suppressions"] = self.suppressions
-        if self.policy:
-            data["policy"] = self.policy
-        return parse_registry(data, env=self.env, base_dir=base_dir)
 
 
 @contextmanager
@@ -177,5 +84,4 @@ async def audit_demo(served_demo: tuple[Registry, Any], **auditor_kw: Any) -> li
         return [r async for r in auditor.audit_tenants()]
 
 
-__all__ = ["EstateBuilder", "audit", "audit_demo", "checks_of", "demo_served", "guid", "resolve_cloud",
-           "served"]
+__all__ = ["audit", "audit_demo", "checks_of", "demo_served", "resolve_cloud", "served"]

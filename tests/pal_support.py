@@ -1,4 +1,5 @@
-"""Builders for snapshots and findings, and helpers that read Azurite back (tests only)."""
+"""The Functions app as the host would run it (settings, function objects, a queue host) and
+readers of Azurite's tables (tests only)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from pal_audit.model import AuditError, Finding, IdentitySnapshot, Severity, Status, TenantSnapshot
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
@@ -37,27 +36,6 @@ def set_app_env(monkeypatch, storage: str, cloud_file: Path) -> None:
     for name, value in demo_secrets().items():
         monkeypatch.setenv(name, value)
     service._registry_cache.clear()
-
-
-def snapshot(tenant_id: str = T1, *, ok: dict[str, bool] | None = None,
-             tenant_error: bool = False) -> TenantSnapshot:
-    """A tenant with identities ops-app and mon-app (both succeeded unless `ok` says otherwise)."""
-    ok = {"ops-app": True, "mon-app": True, **(ok or {})}
-    idents = tuple(
-        IdentitySnapshot(tenant_id, name, principal_id=f"oid-{name}",
-                         error=None if good else AuditError("forbidden", f"{name} was refused"))
-        for name, good in ok.items())
-    return TenantSnapshot(tenant_id, "Fabrikam", True, False, idents,
-                          error=AuditError("unexpected", "crashed") if tenant_error else None)
-
-
-def finding(check_id: str = "link_missing", identity: str = "ops-app", *, tenant_id: str = T1,
-            qualifier: str = "", status: Status = Status.OPEN, severity: Severity = Severity.HIGH,
-            detail: str = "seen") -> Finding:
-    principal = "-" if identity == "-" else f"oid-{identity}"
-    return Finding(check_id, severity, tenant_id, principal, identity, f"{check_id} title", detail,
-                   "do this", qualifier=qualifier, status=status,
-                   suppression="reason (owner, until 2030-01-01)" if status == Status.SUPPRESSED else None)
 
 
 def table_rows(connection_string: str, table: str) -> list[dict[str, Any]]:

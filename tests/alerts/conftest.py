@@ -6,12 +6,10 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
-import sys
 import threading
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -20,14 +18,6 @@ import trustme
 from aiohttp import web
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from azure.data.tables import TableServiceClient
-
-from pal_audit.alerts import AlertOptions, Alerts
-from pal_audit.alerts.outbox import TABLE
-from pal_audit.devstack.azurite import running_azurite
-from pal_audit.settings import load_settings
-
-sys.path.insert(0, str(Path(__file__).parent))  # importlib mode: let test modules import alert_fixtures
 from alert_fixtures import (
     ACS_KEY,
     DATA,
@@ -38,6 +28,12 @@ from alert_fixtures import (
     MailBox,
     free_port,
 )
+from azure.data.tables import TableServiceClient
+
+from pal_audit.alerts import AlertOptions, Alerts
+from pal_audit.alerts.outbox import TABLE
+from pal_audit.devstack.azurite import running_azurite
+from pal_audit.settings import load_settings
 
 
 # -- schema -----------------------------------------------------------------------------------------

@@ -4,25 +4,18 @@ so every list call pages), plus a client certificate for the certificate credent
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
+from armsim_support import build_estate
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-# tests/conftest.py puts tests/ on sys.path, where this directory would pass for a namespace package
-# `armsim`; the project root must come first so that `import armsim` finds the real package.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from armsim import ArmSimServer, Cloud
-
-# importlib mode does not put the test directory on sys.path; the test modules share armsim_support.
-sys.path.insert(0, str(Path(__file__).parent))
-from armsim_support import build_estate
 
 
 @pytest.fixture(scope="session")

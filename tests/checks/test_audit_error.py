@@ -1,4 +1,4 @@
-from snapshots import OID, POLICY, SRC, TENANT, assign, failed, ident, tenant
+from builders import OID, POLICY, SRC, TENANT, assign, failed, ident, tenant
 
 from pal_audit.checks import audit_error
 from pal_audit.model import AuditError

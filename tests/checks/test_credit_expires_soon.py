@@ -5,20 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from snapshots import (
-    CONTRIBUTOR,
-    GROUP,
-    OID,
-    OPERATOR,
-    POLICY,
-    READER,
-    SRC,
-    SUB,
-    assign,
-    ident,
-    link,
-    tenant,
-)
+from builders import CONTRIBUTOR, GROUP, OID, OPERATOR, POLICY, READER, SRC, SUB, assign, ident, link, tenant
 
 from pal_audit.checks import audit_error, credit_expires_soon, decide, eligible_role_only_via_pim
 from pal_audit.model import IdentitySnapshot, PartnerPolicy, RoleAssignment, RoleDefinition, Unknown

@@ -1,4 +1,4 @@
-from snapshots import FOREIGN, POLICY, PREVIOUS, SRC, assign, ident, link, tenant
+from builders import FOREIGN, POLICY, PREVIOUS, SRC, assign, ident, link, tenant
 
 from pal_audit.checks import customer_approval_missing
 

@@ -1,4 +1,4 @@
-from snapshots import CONTRIBUTOR, POLICY, READER, SRC, assign, ident, link, tenant
+from builders import CONTRIBUTOR, POLICY, READER, SRC, assign, ident, link, tenant
 
 from pal_audit.checks import eligible_role_only_via_pim
 

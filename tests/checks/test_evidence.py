@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from snapshots import (
+from builders import (
     MG,
     OID,
     OPERATOR,

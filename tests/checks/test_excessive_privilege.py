@@ -1,17 +1,4 @@
-from snapshots import (
-    CONTRIBUTOR,
-    GROUP,
-    MG,
-    OWNER,
-    POLICY,
-    RG,
-    ROOT,
-    SUB,
-    UAA,
-    assign,
-    ident,
-    tenant,
-)
+from builders import CONTRIBUTOR, GROUP, MG, OWNER, POLICY, RG, ROOT, SUB, UAA, assign, ident, tenant
 
 from pal_audit.checks import excessive_privilege
 

@@ -1,4 +1,4 @@
-from snapshots import FOREIGN, OURS, POLICY, PREVIOUS, SRC, assign, failed, ident, link, raised, tenant
+from builders import FOREIGN, OURS, POLICY, PREVIOUS, SRC, assign, failed, ident, link, raised, tenant
 
 from pal_audit.checks import link_foreign_partner
 

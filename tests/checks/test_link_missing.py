@@ -1,4 +1,4 @@
-from snapshots import (
+from builders import (
     CONTRIBUTOR,
     FOREIGN,
     OID,

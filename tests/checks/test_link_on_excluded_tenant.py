@@ -1,4 +1,4 @@
-from snapshots import FOREIGN, POLICY, PREVIOUS, RG, SRC, assign, ident, link, tenant
+from builders import FOREIGN, POLICY, PREVIOUS, RG, SRC, assign, ident, link, tenant
 
 from pal_audit.checks import link_on_excluded_tenant
 

@@ -1,4 +1,4 @@
-from snapshots import FOREIGN, OURS, POLICY, PREVIOUS, SRC, assign, ident, link, tenant
+from builders import FOREIGN, OURS, POLICY, PREVIOUS, SRC, assign, ident, link, tenant
 
 from pal_audit.checks import link_previous_partner_id
 

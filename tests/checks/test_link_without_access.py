@@ -1,4 +1,4 @@
-from snapshots import OURS, POLICY, PREVIOUS, READER, RG, assign, failed, ident, link, tenant
+from builders import OURS, POLICY, PREVIOUS, READER, RG, assign, failed, ident, link, tenant
 
 from pal_audit.checks import link_without_access
 

@@ -1,16 +1,4 @@
-from snapshots import (
-    CONTRIBUTOR,
-    FOREIGN,
-    OID,
-    OPERATOR,
-    POLICY,
-    READER,
-    SRC,
-    assign,
-    ident,
-    link,
-    tenant,
-)
+from builders import CONTRIBUTOR, FOREIGN, OID, OPERATOR, POLICY, READER, SRC, assign, ident, link, tenant
 
 from pal_audit.checks import link_without_eligible_role
 from pal_audit.model import PartnerPolicy

@@ -1,7 +1,7 @@
 import re
 from pathlib import Path
 
-from snapshots import OWNER, POLICY, SRC, assign, failed, ident, link, tenant
+from builders import OWNER, POLICY, SRC, assign, failed, ident, link, tenant
 
 from pal_audit.checks import CHECK_IDS, CHECKS, CHECKS_BY_ID, TENANT_LEVEL_CHECKS, run_checks
 

@@ -1,16 +1,4 @@
-from snapshots import (
-    CONTRIBUTOR,
-    GROUP,
-    POLICY,
-    PREVIOUS,
-    READER,
-    SRC,
-    assign,
-    failed,
-    ident,
-    link,
-    tenant,
-)
+from builders import CONTRIBUTOR, GROUP, POLICY, PREVIOUS, READER, SRC, assign, failed, ident, link, tenant
 
 from pal_audit.checks import tenant_without_credited_link
 

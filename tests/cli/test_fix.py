@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 import requests
 import yaml
-from engine_support import FOREIGN, PARTNER, PREVIOUS, EstateBuilder, audit, checks_of, served
+from builders import FOREIGN, PARTNER, PREVIOUS, EstateBuilder
+from engine_support import audit, checks_of, served
 from typer.testing import CliRunner
 
 from pal_audit.cli.main import app

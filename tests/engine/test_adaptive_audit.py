@@ -6,7 +6,8 @@ import asyncio
 import json
 from pathlib import Path
 
-from engine_support import EstateBuilder, served
+from builders import EstateBuilder
+from engine_support import served
 from typer.testing import CliRunner
 
 from pal_audit.cli.demo import EXAMPLES, demo_secrets

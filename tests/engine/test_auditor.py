@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from engine_support import FOREIGN, PREVIOUS, EstateBuilder, audit, checks_of, served
+from builders import FOREIGN, PREVIOUS, EstateBuilder
+from engine_support import audit, checks_of, served
 
 MG = "/providers/Microsoft.Management/managementGroups/mg-ops"
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from builders import EstateBuilder, guid
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from engine_support import EstateBuilder, audit, checks_of, guid, served
+from engine_support import audit, checks_of, served
 
 from pal_audit.engine.credentials import CredentialConfigError, make_credential, token_claims
 

@@ -12,7 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from engine_support import EstateBuilder, audit, checks_of, served
+from builders import EstateBuilder
+from engine_support import audit, checks_of, served
 
 TODAY = datetime.now(UTC).date()   # armsim resolves `+5d` from its own start, i.e. now
 

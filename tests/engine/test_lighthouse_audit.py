@@ -4,13 +4,10 @@ failures as audit_error for one customer, groups that cannot be resolved left un
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 import requests
-
-sys.path.insert(0, str(Path(__file__).parent))
 from lighthouse_engine_support import (
     ADATUM,
     ADATUM_PROD,

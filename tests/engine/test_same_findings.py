@@ -13,7 +13,6 @@ import asyncio
 import json
 import os
 import re
-import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -78,7 +77,6 @@ def test_demo_estate_findings_are_unchanged(tmp_path: Path, concurrency: int | N
 
 
 def test_generated_estate_findings_are_unchanged(tmp_path: Path) -> None:
-    sys.path.insert(0, str(ROOT / "bench"))
     from estate_gen import generate
 
     estate, registry_path, env = generate(12, 4, tmp_path / "estate")

@@ -1,11 +1,6 @@
-import sys
 from pathlib import Path
 
 import pytest
-
-# importlib mode does not put the test directory on sys.path; the infra tests share infra_support.py.
-sys.path.insert(0, str(Path(__file__).parent))
-
 from infra_support import INFRA, bicep_files, pycep_parse, require_tools, run_checkov
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from pal_support import EXAMPLES, T1, T2
+from builders import T1, T2
+from pal_support import EXAMPLES
 
 from pal_audit.engine.credentials import CredentialConfigError
 from pal_audit.model import RoleDefinition

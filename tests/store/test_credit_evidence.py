@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pal_support import T1, snapshot
+from builders import T1, snapshot
 
 from pal_audit.checks.credit import Credit
 from pal_audit.model import AuditError, Link

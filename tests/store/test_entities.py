@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 from azure.data.tables import EdmType, EntityProperty
-from pal_support import T1, finding, snapshot, table_rows
+from builders import T1, finding, snapshot
+from pal_support import table_rows
 
 from pal_audit.store import entities
 from pal_audit.store.entities import EntityLimitError

@@ -6,7 +6,8 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pal_support import T1, all_tables, finding, snapshot, table_rows
+from builders import T1, finding, snapshot
+from pal_support import all_tables, table_rows
 
 from pal_audit.model import Severity, Status, Transition
 

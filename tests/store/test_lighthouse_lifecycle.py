@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pal_support import T1, finding, snapshot
+from builders import T1, finding, snapshot
 
 from pal_audit.model import DelegatedCustomer, Status, TenantSnapshot
 

@@ -7,7 +7,8 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pal_support import REPO, T1, T2, snapshot
+from builders import T1, T2, snapshot
+from pal_support import REPO
 
 from pal_audit.store import new_run_id
 from pal_audit.store.tenant_status import CLAIM_TTL
