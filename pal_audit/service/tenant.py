@@ -106,6 +106,9 @@ async def handle_tenant_message(body: bytes | str, *, registry: Registry, store:
     except BadMessage as exc:
         log.error("dropping a malformed tenant message: %s", exc)   # a retry would fail the same way
         return None
+    if msg.lighthouse:
+        return await _handle_lighthouse_message(msg, registry=registry, store=store,
+                                                auditor_factory=auditor_factory, observer=observer)
     if msg.tenant_id not in registry.tenant_ids():
         log.error("run %s: tenant %s is no longer in the registry; recorded as failed",
                   msg.run_id, msg.tenant_id)
@@ -114,6 +117,27 @@ async def handle_tenant_message(body: bytes | str, *, registry: Registry, store:
         async with auditor_factory(msg.run_id) as auditor:
             return await audit_and_store(registry, auditor, store, msg.run_id, msg.tenant_id,
                                          observer=observer)
+    except UnknownRun as exc:
+        log.error("dropping a message for an unknown run: %s", exc)
+        return None
+
+
+async def _handle_lighthouse_message(msg: TenantMessage, *, registry: Registry, store: Store,
+                                     auditor_factory: Callable[[str], Auditor], observer: RunObserver
+                                     ) -> TenantOutcome | None:
+    from pal_audit.engine.lighthouse import LighthouseAuditor
+    from pal_audit.service.lighthouse import audit_and_store_lighthouse, managing_ids
+
+    if msg.tenant_id not in managing_ids(registry):
+        log.error("run %s: managing tenant %s is no longer in the registry; recorded as failed",
+                  msg.run_id, msg.tenant_id)
+        return await _finish_unknown_tenant(store, msg, observer)
+    try:
+        async with auditor_factory(msg.run_id) as auditor:
+            if not isinstance(auditor, LighthouseAuditor):
+                raise TypeError("the auditor factory must give a LighthouseAuditor for a Lighthouse unit")
+            return await audit_and_store_lighthouse(registry, auditor, store, msg.run_id, msg.tenant_id,
+                                                    observer=observer)
     except UnknownRun as exc:
         log.error("dropping a message for an unknown run: %s", exc)
         return None
@@ -131,7 +155,10 @@ async def handle_poison_message(body: bytes | str, *, registry: Registry, store:
         log.error("poison queue: dropping a malformed message: %s", exc)
         return None
     log.error("run %s: the audit of tenant %s failed repeatedly (poison queue)", msg.run_id, msg.tenant_id)
-    if msg.tenant_id not in registry.tenant_ids():
+    from pal_audit.service.lighthouse import managing_ids
+
+    known = managing_ids(registry) if msg.lighthouse else registry.tenant_ids()
+    if msg.tenant_id not in known:
         return await _finish_unknown_tenant(store, msg, observer)
     try:
         run, state = await store.runs.tenant_state(msg.run_id, msg.tenant_id)

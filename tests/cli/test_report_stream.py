@@ -74,7 +74,7 @@ def demo_report(armsim_cloud: object) -> ScanReport:
 
 @pytest.mark.parametrize("chunk", [1, 4, 5_000])     # spilled to disk at every item, some, or never
 def test_streamed_outputs_are_the_bytes_of_the_whole_report_on_the_demo_estate(demo_report, chunk):
-    assert len(demo_report.tenants) == 10 and len(demo_report.findings) > 10
+    assert len(demo_report.tenants) == 17 and len(demo_report.findings) > 10
     for fmt, whole, streamed in _outputs(demo_report, chunk=chunk):
         assert streamed == whole, fmt
 
