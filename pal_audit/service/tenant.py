@@ -172,9 +172,14 @@ async def handle_poison_message(body: bytes | str, *, registry: Registry, store:
     if state != "queued":
         await _retry_notification(store, run, observer)
         return TenantOutcome(msg.run_id, msg.tenant_id, None, replay=True)
-    result = failed_tenant_result(registry, msg.tenant_id, "unexpected",
-                                  "the audit of this tenant failed on every attempt (its queue message went "
-                                  "to the poison queue); see the function logs of this run")
+    why = ("the audit of this tenant failed on every attempt (its queue message went to the poison "
+           "queue); see the function logs of this run")
+    if msg.lighthouse:      # the managing tenant's audit_error; its customers' findings stay as stored
+        from pal_audit.service.lighthouse import failed_managing_result, store_lighthouse_results
+
+        failed = failed_managing_result(registry, msg.tenant_id, "unexpected", why)
+        return await store_lighthouse_results(store, msg.run_id, msg.tenant_id, [failed], observer=observer)
+    result = failed_tenant_result(registry, msg.tenant_id, "unexpected", why)
     return await store_tenant_result(store, msg.run_id, result, observer=observer)
 
 

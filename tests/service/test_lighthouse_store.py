@@ -131,3 +131,19 @@ def test_scan_store_tables_stores_the_delegations(app_env):
     assert len(lighthouse_rows(app_env)) == 5 and set(lighthouse_rows(app_env).values()) == {"open"}
     status = {r["PartitionKey"]: r for r in table_rows(app_env, "PalTenantStatus") if r["RowKey"] == "-"}
     assert MANAGING in status and not status[MANAGING].get("active_run_id")   # stored, claim released
+
+
+async def test_a_managing_tenant_whose_audit_keeps_crashing_is_failed_by_the_poison_queue(app_env, alerts):
+    await call("post_scans")(func.HttpRequest("POST", "/api/scans",
+                                              body=json.dumps({"tenant_ids": [MANAGING]}).encode()))
+    host = QueueHost(app_env)
+    body = host.bodies()[0]
+    run_id = json.loads(body)["run_id"]
+    host.poison.create_queue()
+    host.poison.send_message(body)                   # what the host does after the fifth crash
+    assert await host.drain_poison(call("audit_tenant_poison")) == 1 and host.failures == []
+    unit = run_row(app_env, run_id, MANAGING)
+    assert unit["state"] == "failed" and "poison" in unit["error"]
+    assert run_row(app_env, run_id)["status"] == "completed"
+    errors = [r for r in table_rows(app_env, "PalFindings") if r["PartitionKey"] == MANAGING]
+    assert [r["check_id"] for r in errors] == ["audit_error"]
