@@ -25,7 +25,7 @@ from pal_audit.checks import audit_error
 from pal_audit.model import AuditError, ErrorReason, FindingChange, TenantSnapshot
 from pal_audit.service.completion import _notify_completed, utcnow
 from pal_audit.service.observer import NO_OBSERVER, RunObserver
-from pal_audit.service.tenant import TenantOutcome, _error_summary
+from pal_audit.service.outcome import TenantOutcome, _error_summary
 from pal_audit.store import Store
 from pal_audit.store.tables import is_transport_failure, unavailable
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from pal_audit.checks.credit import credited_access, tenant_credited
-from pal_audit.model import FindingChange, PartnerPolicy, TenantSnapshot
+from pal_audit.model import PartnerPolicy
 from pal_audit.service.completion import _notify_completed, _retry_notification, utcnow
 from pal_audit.service.observer import NO_OBSERVER, RunObserver
+from pal_audit.service.outcome import TenantOutcome as TenantOutcome  # re-exported: callers import it here
+from pal_audit.service.outcome import _error_summary
 from pal_audit.store import BadMessage, Store, TenantMessage, UnknownRun
 from pal_audit.store.tables import is_transport_failure, unavailable
 
@@ -21,16 +22,6 @@ if TYPE_CHECKING:
     from pal_audit.registry import Registry
 
 log = logging.getLogger("pal_audit.service")
-
-
-@dataclass(frozen=True)
-class TenantOutcome:
-    run_id: str
-    tenant_id: str
-    result: TenantResult | None         # None when nothing was audited (a replay)
-    changes: tuple[FindingChange, ...] = ()
-    replay: bool = False                # already finished in this run: nothing written
-    run_completed: bool = False         # this call completed the run
 
 
 # ---------------------------------------------------------------- one tenant
@@ -82,13 +73,6 @@ async def audit_and_store(registry: Registry, auditor: Auditor, store: Store, ru
     result = await auditor.audit_tenant(tenant_id)
     return await store_tenant_result(store, run_id, result, observer=observer, now=now,
                                      policy=registry.partner_policy())
-
-
-def _error_summary(snap: TenantSnapshot) -> str | None:
-    if snap.error is not None:
-        return f"{snap.error.reason}: {snap.error.message}"
-    failed = [f"{i.identity}: {i.error.reason}" for i in snap.identities if i.error is not None]
-    return "; ".join(failed) or None
 
 
 # ---------------------------------------------------------------- queue triggers
