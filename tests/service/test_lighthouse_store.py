@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import azure.functions as func
 import pytest
 from azure.functions.timer import TimerRequest
-from conftest import _armsim, _cloud_file
 from pal_support import EXAMPLES, QueueHost, call, set_app_env, table_rows
 
 pytestmark = pytest.mark.azurite
@@ -28,6 +29,17 @@ def lighthouse_rows(storage: str) -> dict[tuple[str, str, str], str]:
     """(tenant, check, qualifier) -> status of every finding stored for a Lighthouse customer."""
     return {(r["PartitionKey"], r["check_id"], r.get("qualifier") or ""): r["status"]
             for r in table_rows(storage, "PalFindings") if r["PartitionKey"] in CUSTOMERS}
+
+
+@contextmanager
+def served_cloud_file(estate: Path, tmp: Path) -> Iterator[Path]:
+    """armsim serving `estate`; yields the cloud file the app settings point at."""
+    from armsim import ArmSimServer, load_estate
+
+    with ArmSimServer(load_estate(estate)) as cloud:
+        path = tmp / "cloud-night2.json"
+        path.write_text(json.dumps(cloud.to_dict()))
+        yield path
 
 
 def night_two_estate(tmp: Path) -> Path:
@@ -85,8 +97,8 @@ async def test_the_nightly_run_stores_delegations_and_resolves_only_what_was_dec
     assert [(f["check_id"], f["principal_id"]) for f in served] == [("lighthouse_credit_only_via_jit", "-")]
 
     # night two: one delegation fixed, one unreadable
-    with _armsim(night_two_estate(tmp_path), tmp_path) as cloud:
-        set_app_env(monkeypatch, storage, _cloud_file(cloud, tmp_path))
+    with served_cloud_file(night_two_estate(tmp_path), tmp_path) as cloud_file:
+        set_app_env(monkeypatch, storage, cloud_file)
         run2 = await night(storage)
     second = lighthouse_rows(storage)
     changed = {k: v for k, v in second.items() if first.get(k) != v}
