@@ -44,11 +44,15 @@ async def _worker_pool_closed():
     yield
     await WORKER.aclose()
 DEMO_TENANTS = 10
+DEMO_UNITS = DEMO_TENANTS + 1      # and the Lighthouse managing tenant with its customers: one message
 CHECKS_EXPECTED = Counter({  # examples/README.md table: 17 findings (16 open, 1 suppressed)
     "tenant_without_credited_link": 3, "link_without_eligible_role": 2, "excessive_privilege": 2,
     "audit_error": 2, "link_foreign_partner": 1, "link_on_excluded_tenant": 1, "link_without_access": 1,
     "link_previous_partner_id": 1, "eligible_role_only_via_pim": 1, "customer_approval_missing": 1,
     "link_missing": 1, "credit_expires_soon": 1,
+}) + Counter({  # and the 5 of the Lighthouse customers, stored in their partitions
+    "lighthouse_credit_only_via_jit": 1, "lighthouse_delegation_not_credited": 1,
+    "lighthouse_customer_not_delegated": 2, "lighthouse_unaudited_principal": 1,
 })
 
 
@@ -136,25 +140,26 @@ async def test_the_nightly_flow(app_env, alerts, caplog):
     # One base64 JSON message per tenant on the Azurite queue.
     raw = host.raw_bodies()
     messages = [json.loads(base64.b64decode(b)) for b in raw]
-    assert len(messages) == DEMO_TENANTS and len({m["tenant_id"] for m in messages}) == DEMO_TENANTS
+    units = {m.get("tenant_id") or m["lighthouse"] for m in messages}
+    assert len(messages) == DEMO_UNITS and len(units) == DEMO_UNITS
     assert {(m["trigger"], m["run_id"]) for m in messages} == {("timer", messages[0]["run_id"])}
     run_id = messages[0]["run_id"]
     run = table_rows(app_env, "PalRuns")[0]
-    assert (run["RowKey"], run["status"], run["tenants_total"].value) == ("run", "running", DEMO_TENANTS)
+    assert (run["RowKey"], run["status"], run["tenants_total"].value) == ("run", "running", DEMO_UNITS)
 
-    assert await host.drain(call("audit_tenant")) == DEMO_TENANTS and host.failures == []
+    assert await host.drain(call("audit_tenant")) == DEMO_UNITS and host.failures == []
 
     rows = table_rows(app_env, "PalFindings")
     assert Counter(r["check_id"] for r in rows) == CHECKS_EXPECTED
-    assert findings_by_status(app_env) == {"open": 16, "suppressed": 1}
+    assert findings_by_status(app_env) == {"open": 21, "suppressed": 1}
     assert all(r["last_run_id"] == run_id and r["reopened_count"].value == 0 for r in rows)
     header = next(r for r in table_rows(app_env, "PalRuns") if r["RowKey"] == "run")
     counts = (header["tenants_done"].value, header["tenants_failed"].value)
-    assert (header["status"], *counts) == ("completed", 9, 1)
-    assert header["transitions_new"].value == 16 and header["completion_notified"] is True
+    assert (header["status"], *counts) == ("completed", 10, 1)
+    assert header["transitions_new"].value == 21 and header["completion_notified"] is True
     assert alerts.completed == [run_id]
-    assert sorted(c.transition.value for c in alerts.recorded) == ["NEW"] * 16
-    assert len(alerts.written) == DEMO_TENANTS
+    assert sorted(c.transition.value for c in alerts.recorded) == ["NEW"] * 21
+    assert len(alerts.written) == DEMO_TENANTS + 7     # the managing tenant and its 6 customers
 
 
 async def test_replaying_every_message_gives_the_same_tables(app_env, alerts):
@@ -166,9 +171,9 @@ async def test_replaying_every_message_gives_the_same_tables(app_env, alerts):
 
     for body in bodies:                 # every message delivered a second time
         host.send(body)
-    assert await host.drain(call("audit_tenant")) == DEMO_TENANTS and host.failures == []
+    assert await host.drain(call("audit_tenant")) == DEMO_UNITS and host.failures == []
     assert all_tables(app_env) == before
-    assert len(alerts.completed) == 1 and len(alerts.recorded) == 16
+    assert len(alerts.completed) == 1 and len(alerts.recorded) == 21
 
 
 async def test_a_tenant_whose_identity_fails_keeps_its_findings(app_env, alerts, monkeypatch):
@@ -285,7 +290,7 @@ async def test_overlapping_timer_and_http_runs_queue_each_tenant_once(app_env, a
     status, body = await post_scan([MARGIE, FABRIKAM.upper()])
     assert status == 202 and body["queued"] == 0 and body["run_id"] == timer_run
     assert body["already_queued"] == {MARGIE: timer_run, FABRIKAM: timer_run}
-    assert len(host.bodies()) == DEMO_TENANTS                     # nothing queued twice
+    assert len(host.bodies()) == DEMO_UNITS                       # nothing queued twice
     await host.drain(call("audit_tenant"))
 
     status, body = await post_scan([MARGIE, FABRIKAM])            # the timer run is over: queued now
@@ -293,14 +298,14 @@ async def test_overlapping_timer_and_http_runs_queue_each_tenant_once(app_env, a
 
     # The timer fires while another rescan of everything arrives: every tenant queued exactly once.
     await asyncio.gather(call("nightly_audit")(TimerRequest(past_due=False)), post_scan())
-    queued = Counter(json.loads(b)["tenant_id"] for b in host.bodies())
-    assert len(queued) == DEMO_TENANTS and set(queued.values()) == {1}
+    queued = Counter(json.loads(b).get("tenant_id") or json.loads(b)["lighthouse"] for b in host.bodies())
+    assert len(queued) == DEMO_UNITS and set(queued.values()) == {1}
 
     await host.drain(call("audit_tenant"))
     assert host.failures == []
     rows = table_rows(app_env, "PalFindings")
-    assert len(rows) == 17 and all(r["reopened_count"].value == 0 for r in rows)
-    assert sum(c.transition.value == "NEW" for c in alerts.recorded) == 16     # each finding new once
+    assert len(rows) == 22 and all(r["reopened_count"].value == 0 for r in rows)
+    assert sum(c.transition.value == "NEW" for c in alerts.recorded) == 21     # each finding new once
     runs = [r for r in table_rows(app_env, "PalRuns") if r["RowKey"] == "run"]
     assert all(r["status"] == "completed" for r in runs)
     assert sorted(alerts.completed) == sorted(r["PartitionKey"] for r in runs)  # each run completed once
@@ -320,7 +325,7 @@ async def test_a_run_where_every_tenant_failed_is_not_a_success(app_env, alerts,
     resp = await call("get_health")(http("GET", "health"))
     body = json.loads(resp.get_body())
     assert resp.status_code == 503 and body["status"] == "stale" and body["last_success"] is None
-    assert (body["last_run"]["run_id"], body["last_run"]["tenants_failed"]) == (run_id, DEMO_TENANTS)
+    assert (body["last_run"]["run_id"], body["last_run"]["tenants_failed"]) == (run_id, DEMO_UNITS)
     await call("nightly_audit")(TimerRequest(past_due=False))
     assert alerts.stale_checks == [None, None]      # the stale alert measures from before that run
 
@@ -343,7 +348,7 @@ async def test_a_relative_registry_path_is_read_from_the_app_root(app_env, tmp_p
     monkeypatch.chdir(tmp_path)                     # the host's working directory is not the app root
     monkeypatch.setenv("PAL_AUDIT_REGISTRY", "examples/registry.yaml")
     await call("nightly_audit")(TimerRequest(past_due=False))
-    assert len(QueueHost(app_env).bodies()) == DEMO_TENANTS
+    assert len(QueueHost(app_env).bodies()) == DEMO_UNITS
 
 
 @pytest.fixture
@@ -395,4 +400,4 @@ async def test_the_queue_trigger_reuses_one_pool_and_each_credential_across_mess
     await nightly(host)
     assert stats.by_operation["token"] == failed_sign_ins
     assert WORKER.pools_opened == pools + 1
-    assert findings_by_status(storage) == first_findings == {"open": 16, "suppressed": 1}
+    assert findings_by_status(storage) == first_findings == {"open": 21, "suppressed": 1}

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pal_audit.cli.report import ScanReport
 from pal_audit.cli.report_stream import StreamingReport
 from pal_audit.engine.auditor import DEFAULT_MAX_CONCURRENCY, TenantResult
-from pal_audit.engine.lighthouse import LighthouseAuditor, audit_everything
+from pal_audit.engine.lighthouse import LighthouseAuditor, audit_entry
 from pal_audit.registry import Registry
 from pal_audit.registry.clouds import Cloud
 
@@ -47,25 +47,39 @@ async def scan_tenants(registry: Registry, on_tenant: TenantHandler, *, cloud: C
         async with LighthouseAuditor(registry, cloud=cloud, concurrency=concurrency,
                                      max_concurrency=max_concurrency,
                                      unit_budget_seconds=unit_budget_seconds) as auditor:
-            async for result in audit_everything(auditor, progress):   # tenants, then Lighthouse
+            async for result in auditor.audit_tenants(progress=progress):
                 row = tenant_row(result)
-                if result.snapshot.kind != "tenant":
-                    row["kind"] = result.snapshot.kind
-                    if sink is not None:   # the run's claims cover registry tenants only, so far
-                        row["stored"], row["not_stored"] = False, "Lighthouse results are not stored yet"
-                elif sink is not None:
+                if sink is not None:
                     await sink(run_id, result)
-                    holder = getattr(sink, "not_stored", {}).get(result.snapshot.tenant_id)
-                    if holder:      # the report says so too: a stored scan is never silently short
-                        from pal_audit.service.stored_scan import not_stored_reason
-
-                        row["stored"], row["not_stored"] = False, not_stored_reason(holder)
+                    _mark_not_stored(row, sink, result.snapshot.tenant_id)
                 on_tenant(row, result)
+            for entry in registry.lighthouse:   # each managing tenant with its customers: one unit
+                results = await audit_entry(auditor, entry)
+                store_lighthouse = getattr(sink, "store_lighthouse", None)
+                if store_lighthouse is not None:
+                    await store_lighthouse(run_id, entry.managing_tenant_id, results)
+                for result in results:
+                    if progress is not None:
+                        progress(result)
+                    row = tenant_row(result)
+                    row["kind"] = result.snapshot.kind
+                    if sink is not None:
+                        _mark_not_stored(row, sink, entry.managing_tenant_id)
+                    on_tenant(row, result)
     finally:
         # An interrupted scan (Ctrl-C, a crash) must hand back the tenants its run claimed.
         close = getattr(sink, "aclose", None)
         if close is not None:
             await close()
+
+
+def _mark_not_stored(row: dict[str, object], sink: ResultSink, unit: str) -> None:
+    """The report says so too: a stored scan is never silently short."""
+    holder = getattr(sink, "not_stored", {}).get(unit)
+    if holder:
+        from pal_audit.service.stored_scan import not_stored_reason
+
+        row["stored"], row["not_stored"] = False, not_stored_reason(holder)
 
 
 async def stream_scan(registry: Registry, report: StreamingReport, *, cloud: Cloud | None = None,

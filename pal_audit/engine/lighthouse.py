@@ -514,15 +514,19 @@ async def audit_everything(auditor: LighthouseAuditor, progress: Callable[[Tenan
     async for result in auditor.audit_tenants(progress=progress):
         yield result
     for entry in auditor.registry.lighthouse:
-        try:
-            results = await auditor.audit_managing_tenant(entry)
-        except Exception as exc:  # a bug of ours: this managing tenant fails loudly, the scan goes on
-            log.exception("auditing managing tenant %s failed", entry.managing_tenant_id)
-            results = [_failed_managing(auditor, entry, exc)]
-        for result in results:
+        for result in await audit_entry(auditor, entry):
             if progress is not None:
                 progress(result)
             yield result
+
+
+async def audit_entry(auditor: LighthouseAuditor, entry: LighthouseConfig) -> list[TenantResult]:
+    """One managing tenant and its customers (the managing tenant's result first)."""
+    try:
+        return await auditor.audit_managing_tenant(entry)
+    except Exception as exc:  # a bug of ours: this managing tenant fails loudly, the scan goes on
+        log.exception("auditing managing tenant %s failed", entry.managing_tenant_id)
+        return [_failed_managing(auditor, entry, exc)]
 
 
 def _failed_managing(auditor: LighthouseAuditor, entry: LighthouseConfig, exc: Exception) -> TenantResult:

@@ -33,6 +33,7 @@ async def abandon_tenants(store: Store, registry: Registry, run_id: str, tenant_
                           *, observer: RunObserver = NO_OBSERVER) -> list[str]:
     """Fail (or, without a run, release) each tenant; returns those still held because storage failed."""
     from pal_audit.engine.auditor import failed_tenant_result
+    from pal_audit.service.lighthouse import failed_managing_result, managing_ids, store_lighthouse_results
 
     tenant_ids = list(tenant_ids)
     if not tenant_ids:
@@ -47,8 +48,12 @@ async def abandon_tenants(store: Store, registry: Registry, run_id: str, tenant_
             try:
                 run, state = await store.runs.tenant_state(run_id, tid)
                 if run is not None and state == "queued":
-                    result = failed_tenant_result(registry, tid, "unexpected", why)
-                    await store_tenant_result(store, run_id, result, observer=observer)   # releases the claim
+                    if tid in managing_ids(registry):
+                        failed = failed_managing_result(registry, tid, "unexpected", why)
+                        await store_lighthouse_results(store, run_id, tid, [failed], observer=observer)
+                    else:
+                        result = failed_tenant_result(registry, tid, "unexpected", why)
+                        await store_tenant_result(store, run_id, result, observer=observer)  # releases claim
                 else:
                     await store.status.release(tid, run_id)
                 return None

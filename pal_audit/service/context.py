@@ -41,7 +41,8 @@ class AppContext:
         A message's Auditor borrows the worker's pool, credentials and role caches (`worker.py`):
         call it on the event loop that runs the message.
         """
-        from pal_audit.engine.auditor import Auditor
+        # a LighthouseAuditor is an Auditor that can also audit a `lighthouse:` unit
+        from pal_audit.engine.lighthouse import LighthouseAuditor as Auditor
         from pal_audit.registry.clouds import cloud_from_setting
 
         registry = self.registry()
@@ -111,5 +112,7 @@ async def open_context(settings: Settings | None = None, *, observer: ObserverFa
 
 
 def tenants_unknown(registry: Registry, tenant_ids: Iterable[str]) -> list[str]:
-    known = set(registry.tenant_ids())
+    from pal_audit.service.lighthouse import unit_ids
+
+    known = set(unit_ids(registry))     # a managing tenant id rescans its whole `lighthouse:` entry
     return [t for t in tenant_ids if t.lower() not in known]

@@ -54,7 +54,11 @@ async def start_run(store: Store, registry: Registry, trigger: str, tenant_ids: 
     receives the audit_error of tenants given back after a failure (and the run's completion).
     """
     now = now or utcnow()
-    wanted = list(dict.fromkeys(t.lower() for t in (tenant_ids or registry.tenant_ids())))
+    from pal_audit.service.lighthouse import managing_ids, unit_ids
+
+    # a unit is a registry tenant or a Lighthouse managing tenant (with all its customers)
+    wanted = list(dict.fromkeys(t.lower() for t in (tenant_ids or unit_ids(registry))))
+    managing = set(managing_ids(registry))
     run_id = new_run_id(now)
 
     taken_over: dict[str, tuple[str, str]] = {}     # tenant id -> (dead holder run, why it is dead)
@@ -85,7 +89,7 @@ async def start_run(store: Store, registry: Registry, trigger: str, tenant_ids: 
 
     async def send(tid: str) -> None:
         async with limit:
-            await store.queue.send(TenantMessage(run_id, tid, trigger))
+            await store.queue.send(TenantMessage(run_id, tid, trigger, lighthouse=tid in managing))
         sent.add(tid)
 
     try:

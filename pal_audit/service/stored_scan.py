@@ -15,6 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from pal_audit.service.abandon import abandon_tenants
 from pal_audit.service.context import load_registry_cached
+from pal_audit.service.lighthouse import (
+    audit_lighthouse_unit,
+    managing_ids,
+    store_lighthouse_results,
+    unit_ids,
+)
 from pal_audit.service.observer import NO_OBSERVER, ObserverFactory, RunObserver, no_observer
 from pal_audit.service.runs import start_run
 from pal_audit.service.tenant import TenantOutcome, store_tenant_result
@@ -60,19 +66,32 @@ async def scan_into_tables(registry: Registry, auditor: Auditor, store: Store,
     A tenant an unfinished Functions run has queued is still audited (for the report) but not
     stored, so the two never write the same tenant for different runs.
     """
+    from pal_audit.engine.lighthouse import LighthouseAuditor
+
     await store.ensure_tables()
-    start = await start_run(store, registry, trigger, tenant_ids, enqueue=False, observer=observer)
+    lighthouse = isinstance(auditor, LighthouseAuditor)
+    units = list(tenant_ids or (unit_ids(registry) if lighthouse else registry.tenant_ids()))
+    start = await start_run(store, registry, trigger, units, enqueue=False, observer=observer)
     warn_not_stored(dict(start.skipped))
     queued = set(start.queued)
+    managing = set(managing_ids(registry))
     results: list[TenantResult] = []
     outcomes: list[TenantOutcome] = []
     try:
-        wanted = list(tenant_ids or registry.tenant_ids())
+        wanted = [t for t in units if t not in managing]
         async for result in auditor.audit_tenants(wanted, progress=progress):
             results.append(result)
             if start.run_id and result.snapshot.tenant_id in queued:
                 outcomes.append(await store_tenant_result(store, start.run_id, result, observer=observer,
                                                           policy=registry.partner_policy()))
+        for mid in (t for t in units if t in managing):
+            if not isinstance(auditor, LighthouseAuditor):
+                raise TypeError(f"managing tenant {mid}: a `lighthouse:` entry needs a LighthouseAuditor")
+            unit = await audit_lighthouse_unit(registry, auditor, mid)
+            results += unit
+            if start.run_id and mid in queued:
+                outcomes.append(await store_lighthouse_results(store, start.run_id, mid, unit,
+                                                               observer=observer))
     except BaseException as exc:
         if start.run_id:
             left = queued - {o.tenant_id for o in outcomes}
@@ -89,10 +108,11 @@ def _stopped(exc: BaseException | None) -> str:
 
 class TableResultSink:
     """`pal-audit scan --store tables` as a sink of the CLI's scan: `await sink(scan_run_id, result)`
-    for each tenant. On the first result it opens the store and starts a run (trigger "cli") for the
-    registry's tenants; each result is then stored like the queue function stores it. Tenants an
-    unfinished Functions run has queued are not stored (see `not_stored`). The store closes itself
-    after the last tenant of the registry. A failed write gives back the run's unstored tenants
+    for each tenant, `await sink.store_lighthouse(scan_run_id, managing_id, results)` for each
+    `lighthouse:` entry. On the first result it opens the store and starts a run (trigger "cli") for
+    the registry's tenants and managing tenants; each is then stored like the queue function stores
+    it. Tenants an unfinished Functions run has queued are not stored (see `not_stored`). The store
+    closes itself after the last unit of the registry. A failed write gives back the run's unstored tenants
     (module docstring) and re-raises. `aclose()` (or leaving `async with sink:`) before the last
     tenant gives them back too: a caller that is interrupted calls it to finish the run.
     """
@@ -123,7 +143,7 @@ class TableResultSink:
             await store.close()
             raise
         self._store, self.run_id, self._registry_used = store, start.run_id, registry
-        self._expected = set(registry.tenant_ids())
+        self._expected = set(unit_ids(registry))
         self.queued, self.not_stored = frozenset(start.queued), dict(start.skipped)
         warn_not_stored(self.not_stored)
         return store
@@ -144,6 +164,21 @@ class TableResultSink:
                 raise
             self._stored.add(tid)
         self._seen.add(tid)
+        if self._expected <= self._seen:
+            await self.aclose()
+
+    async def store_lighthouse(self, scan_run_id: str, managing_id: str, results: list[TenantResult]) -> None:
+        """One `lighthouse:` entry's results (managing tenant first), stored as one unit of the run."""
+        store = self._store or await self._open()
+        if self.run_id and managing_id in self.queued and managing_id not in self._seen:
+            try:
+                self.outcomes.append(await store_lighthouse_results(store, self.run_id, managing_id, results,
+                                                                    observer=self._observer))
+            except BaseException as exc:
+                await self.aclose(exc)
+                raise
+            self._stored.add(managing_id)
+        self._seen.add(managing_id)
         if self._expected <= self._seen:
             await self.aclose()
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from pal_audit.checks.credit import credited_access, tenant_credited
-from pal_audit.model import FindingChange, PartnerPolicy, TenantSnapshot
+from pal_audit.model import PartnerPolicy
 from pal_audit.service.completion import _notify_completed, _retry_notification, utcnow
 from pal_audit.service.observer import NO_OBSERVER, RunObserver
+from pal_audit.service.outcome import TenantOutcome as TenantOutcome  # re-exported: callers import it here
+from pal_audit.service.outcome import _error_summary
 from pal_audit.store import BadMessage, Store, TenantMessage, UnknownRun
 from pal_audit.store.tables import is_transport_failure, unavailable
 
@@ -21,16 +22,6 @@ if TYPE_CHECKING:
     from pal_audit.registry import Registry
 
 log = logging.getLogger("pal_audit.service")
-
-
-@dataclass(frozen=True)
-class TenantOutcome:
-    run_id: str
-    tenant_id: str
-    result: TenantResult | None         # None when nothing was audited (a replay)
-    changes: tuple[FindingChange, ...] = ()
-    replay: bool = False                # already finished in this run: nothing written
-    run_completed: bool = False         # this call completed the run
 
 
 # ---------------------------------------------------------------- one tenant
@@ -84,13 +75,6 @@ async def audit_and_store(registry: Registry, auditor: Auditor, store: Store, ru
                                      policy=registry.partner_policy())
 
 
-def _error_summary(snap: TenantSnapshot) -> str | None:
-    if snap.error is not None:
-        return f"{snap.error.reason}: {snap.error.message}"
-    failed = [f"{i.identity}: {i.error.reason}" for i in snap.identities if i.error is not None]
-    return "; ".join(failed) or None
-
-
 # ---------------------------------------------------------------- queue triggers
 
 
@@ -106,6 +90,9 @@ async def handle_tenant_message(body: bytes | str, *, registry: Registry, store:
     except BadMessage as exc:
         log.error("dropping a malformed tenant message: %s", exc)   # a retry would fail the same way
         return None
+    if msg.lighthouse:
+        return await _handle_lighthouse_message(msg, registry=registry, store=store,
+                                                auditor_factory=auditor_factory, observer=observer)
     if msg.tenant_id not in registry.tenant_ids():
         log.error("run %s: tenant %s is no longer in the registry; recorded as failed",
                   msg.run_id, msg.tenant_id)
@@ -114,6 +101,27 @@ async def handle_tenant_message(body: bytes | str, *, registry: Registry, store:
         async with auditor_factory(msg.run_id) as auditor:
             return await audit_and_store(registry, auditor, store, msg.run_id, msg.tenant_id,
                                          observer=observer)
+    except UnknownRun as exc:
+        log.error("dropping a message for an unknown run: %s", exc)
+        return None
+
+
+async def _handle_lighthouse_message(msg: TenantMessage, *, registry: Registry, store: Store,
+                                     auditor_factory: Callable[[str], Auditor], observer: RunObserver
+                                     ) -> TenantOutcome | None:
+    from pal_audit.engine.lighthouse import LighthouseAuditor
+    from pal_audit.service.lighthouse import audit_and_store_lighthouse, managing_ids
+
+    if msg.tenant_id not in managing_ids(registry):
+        log.error("run %s: managing tenant %s is no longer in the registry; recorded as failed",
+                  msg.run_id, msg.tenant_id)
+        return await _finish_unknown_tenant(store, msg, observer)
+    try:
+        async with auditor_factory(msg.run_id) as auditor:
+            if not isinstance(auditor, LighthouseAuditor):
+                raise TypeError("the auditor factory must give a LighthouseAuditor for a Lighthouse unit")
+            return await audit_and_store_lighthouse(registry, auditor, store, msg.run_id, msg.tenant_id,
+                                                    observer=observer)
     except UnknownRun as exc:
         log.error("dropping a message for an unknown run: %s", exc)
         return None
@@ -131,7 +139,10 @@ async def handle_poison_message(body: bytes | str, *, registry: Registry, store:
         log.error("poison queue: dropping a malformed message: %s", exc)
         return None
     log.error("run %s: the audit of tenant %s failed repeatedly (poison queue)", msg.run_id, msg.tenant_id)
-    if msg.tenant_id not in registry.tenant_ids():
+    from pal_audit.service.lighthouse import managing_ids
+
+    known = managing_ids(registry) if msg.lighthouse else registry.tenant_ids()
+    if msg.tenant_id not in known:
         return await _finish_unknown_tenant(store, msg, observer)
     try:
         run, state = await store.runs.tenant_state(msg.run_id, msg.tenant_id)
@@ -145,9 +156,14 @@ async def handle_poison_message(body: bytes | str, *, registry: Registry, store:
     if state != "queued":
         await _retry_notification(store, run, observer)
         return TenantOutcome(msg.run_id, msg.tenant_id, None, replay=True)
-    result = failed_tenant_result(registry, msg.tenant_id, "unexpected",
-                                  "the audit of this tenant failed on every attempt (its queue message went "
-                                  "to the poison queue); see the function logs of this run")
+    why = ("the audit of this tenant failed on every attempt (its queue message went to the poison "
+           "queue); see the function logs of this run")
+    if msg.lighthouse:      # the managing tenant's audit_error; its customers' findings stay as stored
+        from pal_audit.service.lighthouse import failed_managing_result, store_lighthouse_results
+
+        failed = failed_managing_result(registry, msg.tenant_id, "unexpected", why)
+        return await store_lighthouse_results(store, msg.run_id, msg.tenant_id, [failed], observer=observer)
+    result = failed_tenant_result(registry, msg.tenant_id, "unexpected", why)
     return await store_tenant_result(store, msg.run_id, result, observer=observer)
 
 

@@ -176,7 +176,12 @@ class FindingsTable:
                     raise
                 # Someone else wrote this tenant since we read it: plan again from what is there.
                 continue
-            return TenantWrite(committed, _run_transitions(marks, run_id))
+            # only this audit's rows: a customer audited directly and through Lighthouse in the
+            # same run shares its partition, and each unit counts its own transitions once
+            owned = {fid for fid, row in stored.items() if snapshot.owns(row.finding)}
+            owned |= {w.finding_id for w in writes if snapshot.owns(w.row.finding)}
+            return TenantWrite(committed, _run_transitions({k: m for k, m in marks.items() if k in owned},
+                                                           run_id))
         raise StoreConflict(f"findings of tenant {snapshot.tenant_id} kept changing under us "
                             f"({max_attempts} attempts)")
 

@@ -1,4 +1,8 @@
-"""The `pal-audit-tenants` queue: one base64 JSON message per (run, tenant)."""
+"""The `pal-audit-tenants` queue: one base64 JSON message per (run, unit).
+
+A unit is a registry tenant (`{"run_id", "tenant_id", "trigger"}`) or a Lighthouse managing tenant
+with all its delegated customers (`{"run_id", "lighthouse": "<managing tenant id>", "trigger"}`).
+"""
 
 from __future__ import annotations
 
@@ -25,11 +29,13 @@ class BadMessage(ValueError):
 @dataclass(frozen=True)
 class TenantMessage:
     run_id: str
-    tenant_id: str
+    tenant_id: str                  # the registry tenant, or the managing tenant when `lighthouse`
     trigger: str
+    lighthouse: bool = False        # a `lighthouse:` entry: its managing tenant and every customer
 
     def to_json(self) -> str:
-        return json.dumps({"run_id": self.run_id, "tenant_id": self.tenant_id, "trigger": self.trigger})
+        key = "lighthouse" if self.lighthouse else "tenant_id"
+        return json.dumps({"run_id": self.run_id, key: self.tenant_id, "trigger": self.trigger})
 
     @classmethod
     def parse(cls, body: bytes | str) -> TenantMessage:
@@ -39,14 +45,16 @@ class TenantMessage:
             raise BadMessage(f"not JSON: {exc}") from None
         if not isinstance(data, dict):
             raise BadMessage("not a JSON object")
-        run_id, tenant_id, trigger = data.get("run_id"), data.get("tenant_id"), data.get("trigger")
+        lighthouse = "lighthouse" in data
+        run_id, trigger = data.get("run_id"), data.get("trigger")
+        tenant_id = data.get("lighthouse") if lighthouse else data.get("tenant_id")
         if not isinstance(run_id, str) or not RUN_ID.fullmatch(run_id):
             raise BadMessage(f"bad run_id {run_id!r}")
         if not isinstance(tenant_id, str) or not _GUID.fullmatch(tenant_id.lower()):
-            raise BadMessage(f"bad tenant_id {tenant_id!r}")
+            raise BadMessage(f"bad {'lighthouse' if lighthouse else 'tenant_id'} {tenant_id!r}")
         if trigger not in TRIGGERS:
             raise BadMessage(f"bad trigger {trigger!r}")
-        return cls(run_id, tenant_id.lower(), trigger)
+        return cls(run_id, tenant_id.lower(), trigger, lighthouse)
 
 
 class TenantQueue:

@@ -80,7 +80,7 @@ async def test_a_scan_is_accepted_and_its_status_can_be_followed(app_env):
 
 async def test_an_empty_body_scans_every_tenant(app_env):
     status, payload, _ = await invoke("post_scans", request("POST", "scans"))
-    assert status == 202 and payload["queued"] == 10
+    assert status == 202 and payload["queued"] == 11
 
 
 @pytest.mark.parametrize(("run_id", "status", "code"), [
@@ -147,7 +147,7 @@ async def test_findings_are_filtered_and_paged_with_parameterised_queries(app_en
         if not page["continuation"]:
             break
         params = {"page_size": "4", "continuation": page["continuation"]}
-    assert len(seen) == 17 == len({f["finding_id"] for f in seen})
+    assert len(seen) == 22 == len({f["finding_id"] for f in seen})
     assert {"first_seen", "last_seen", "status", "reopened_count", "remediation"} <= set(seen[0])
 
     status, page, _ = await invoke("get_findings", request("GET", "findings", params={

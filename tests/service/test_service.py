@@ -93,7 +93,7 @@ async def test_storage_stopping_mid_run_fails_clearly_and_the_retry_completes_th
     header = next(r for r in table_rows(storage, "PalRuns")
                   if r["PartitionKey"] == run2 and r["RowKey"] == "run")
     finished = header["tenants_done"].value + header["tenants_failed"].value
-    assert (header["status"], finished) == ("completed", 10)
+    assert (header["status"], finished) == ("completed", 11)
     assert [c for c in alerts.recorded if c.run_id == run2] == []
 
 
@@ -107,11 +107,11 @@ async def test_the_cli_path_writes_the_same_tables(app_env, alerts):
     ctx = AppContext(load_settings(), None)      # type: ignore[arg-type]  # the auditor needs settings only
     async with Store.from_connection_string(app_env) as store, ctx.auditor() as auditor:
         first = await scan_into_tables(registry, auditor, store, observer=alerts)
-        assert len(first.results) == 10 and len(first.outcomes) == 10 and first.not_stored == {}
-        assert sum(len(o.changes) for o in first.outcomes) == 16
+        assert len(first.results) == 17 and len(first.outcomes) == 11 and first.not_stored == {}
+        assert sum(len(o.changes) for o in first.outcomes) == 21
         second = await scan_into_tables(registry, auditor, store)
         assert sum(len(o.changes) for o in second.outcomes) == 0
-    assert Counter(statuses(app_env).values()) == {"open": 16, "suppressed": 1}
+    assert Counter(statuses(app_env).values()) == {"open": 21, "suppressed": 1}
     runs = {r["PartitionKey"]: r for r in table_rows(app_env, "PalRuns") if r["RowKey"] == "run"}
     assert {r["trigger"] for r in runs.values()} == {"cli"} and set(runs) == {first.run_id, second.run_id}
     assert all(r["status"] == "completed" for r in runs.values()) and alerts.completed == [first.run_id]
@@ -172,13 +172,13 @@ def test_pal_audit_scan_store_tables_writes_the_function_tables(app_env, armsim_
     for _ in range(2):
         out = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ), timeout=60)
         assert out.returncode == 3, out.stderr                   # Coho cannot be audited: incomplete
-        # 17 in the registry's tenants + 5 of its Lighthouse customers (reported, not stored yet)
+        # 17 in the registry's tenants + 5 of its Lighthouse customers, all stored
         assert len(json.loads(out.stdout)["findings"]) == 22
-    assert Counter(statuses(app_env).values()) == {"open": 16, "suppressed": 1}
+    assert Counter(statuses(app_env).values()) == {"open": 21, "suppressed": 1}
     runs = [r for r in table_rows(app_env, "PalRuns") if r["RowKey"] == "run"]
     assert [(r["trigger"], r["status"], r["tenants_done"].value + r["tenants_failed"].value) for r in runs] \
-        == [("cli", "completed", 10)] * 2
-    assert sum(r["transitions_new"].value for r in runs) == 16
+        == [("cli", "completed", 11)] * 2
+    assert sum(r["transitions_new"].value for r in runs) == 21
 
 
 # ---------------------------------------------------------------- a run that dies gives its tenants back
@@ -216,18 +216,19 @@ async def test_a_queue_failing_part_way_gives_the_unsent_tenants_back(app_env, a
     assert sorted(json.loads(b)["tenant_id"] for b in host.bodies()) == sorted(sent)
     header = run_header(app_env, run1)
     assert (header["status"], header["tenants_total"].value, header["tenants_failed"].value) == \
-        ("running", 10, 6)                          # the six unsent are failed; four are on the queue
+        ("running", 11, 7)                          # the seven unsent are failed; four are on the queue
     assert claims(app_env) == dict.fromkeys(sent, run1)
     errors = [r for r in table_rows(app_env, "PalFindings") if r["check_id"] == "audit_error"]
-    assert len(errors) == 6 and {r["PartitionKey"] for r in errors}.isdisjoint(sent)
+    assert len(errors) == 7 and {r["PartitionKey"] for r in errors}.isdisjoint(sent)
     assert all(r["detail"].startswith("unexpected") and r["identity"] == "-" for r in errors)
     assert {c.finding.tenant_id for c in alerts.recorded} == {r["PartitionKey"] for r in errors}
 
     monkeypatch.setattr(TenantQueue, "send", send)                 # the queue is back
     await call("nightly_audit")(TimerRequest(past_due=False))
     run2 = [b for b in map(json.loads, host.bodies()) if b["run_id"] != run1]
-    assert sorted(b["tenant_id"] for b in run2) == sorted(r["PartitionKey"] for r in errors)
-    assert await host.drain(call("audit_tenant")) == 10 and host.failures == []
+    units = sorted(b.get("tenant_id") or b["lighthouse"] for b in run2)    # a managing tenant is a unit
+    assert units == sorted(r["PartitionKey"] for r in errors)
+    assert await host.drain(call("audit_tenant")) == 11 and host.failures == []
     assert sorted(alerts.completed) == sorted([run1, run2[0]["run_id"]]) and claims(app_env) == {}
     assert run_header(app_env, run1)["status"] == "completed"
 
@@ -249,7 +250,7 @@ async def test_a_run_that_could_not_be_recorded_releases_its_claims(app_env, mon
     assert claims(app_env) == {}
     monkeypatch.setattr(RunsTable, "create", create)
     await call("nightly_audit")(TimerRequest(past_due=False))
-    assert len(QueueHost(app_env).bodies()) == 10                   # nothing held by the dead run
+    assert len(QueueHost(app_env).bodies()) == 11                   # nothing held by the dead run
 
 
 class StopsAfter:
@@ -283,7 +284,7 @@ async def test_an_interrupted_cli_scan_finishes_its_run_and_frees_its_tenants(ap
         [("completed", 10)]
     assert claims(app_env) == {} and alerts.completed == [runs[0]["PartitionKey"]]
     await call("nightly_audit")(TimerRequest(past_due=False))
-    assert len(QueueHost(app_env).bodies()) == 10
+    assert len(QueueHost(app_env).bodies()) == 11
 
 
 async def test_closing_the_cli_sink_early_finishes_its_run_and_frees_its_tenants(app_env):
@@ -301,9 +302,9 @@ async def test_closing_the_cli_sink_early_finishes_its_run_and_frees_its_tenants
     header = run_header(app_env, sink.run_id)
     assert header["status"] == "completed" and claims(app_env) == {}
     done, failed = header["tenants_done"].value, header["tenants_failed"].value
-    assert done + failed == 10 and failed >= 8                  # eight given back, Coho may be a ninth
+    assert done + failed == 11 and failed >= 9  # 8 tenants and the Lighthouse unit given back
     await call("nightly_audit")(TimerRequest(past_due=False))
-    assert len(QueueHost(app_env).bodies()) == 10
+    assert len(QueueHost(app_env).bodies()) == 11
 
 
 # ---------------------------------------------------------------- run counters under redelivery
@@ -356,8 +357,8 @@ async def test_each_message_delivered_twice_at_once_counts_every_transition_once
                              audit_tenant(func.QueueMessage(id=m.id, body=body)))
     scan = await scan_json(run_id)
     assert scan["status"] == "completed" and scan["tenants"]["pending"] == 0
-    assert scan["transitions"]["NEW"] == 16
-    assert Counter(statuses(app_env).values()) == {"open": 16, "suppressed": 1}
+    assert scan["transitions"]["NEW"] == 21
+    assert Counter(statuses(app_env).values()) == {"open": 21, "suppressed": 1}
 
 
 async def test_storage_lost_after_the_findings_commit_still_counts_the_redelivered_tenants(
@@ -392,8 +393,8 @@ async def test_storage_lost_after_the_findings_commit_still_counts_the_redeliver
         disk_azurite.start()
     scan = await scan_json(run_id)
     assert scan["status"] == "completed" and scan["tenants"]["pending"] == 0
-    assert Counter(statuses(storage).values()) == {"open": 16, "suppressed": 1}
-    assert scan["transitions"]["NEW"] == 16
+    assert Counter(statuses(storage).values()) == {"open": 21, "suppressed": 1}
+    assert scan["transitions"]["NEW"] == 21
 
 
 # ---------------------------------------------------------------- storage lost under a CLI scan
@@ -444,20 +445,20 @@ def test_storage_dying_under_a_cli_scan_gives_one_line_and_the_rerun_stores_ever
         time.sleep(0.1)
     disk_azurite.start()
     first_run = next(r["PartitionKey"] for r in table_rows(storage, "PalRuns") if r["RowKey"] == "run")
-    assert len(claims(storage)) == 9        # storage was gone: the dead scan could not hand them back
+    assert len(claims(storage)) == 10        # storage was gone: the dead scan could not hand them back
 
     cmd = [sys.executable, "-c", "from pal_audit.cli.main import main; main()", *_scan_cmd(armsim_cloud)]
     rerun = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ), timeout=120)
     assert rerun.returncode == 3, rerun.stderr              # Coho cannot be audited: incomplete
     report = json.loads(rerun.stdout)
-    # every registry tenant stored; the Lighthouse rows say they are not stored yet
+    # every registry tenant and the Lighthouse unit stored
     assert [t for t in report["tenants"] if t.get("stored") is False and "kind" not in t] == []
     second = run_header(storage, report["run"]["run_id"])
-    assert (second["status"], second["tenants_total"].value) == ("completed", 10)
+    assert (second["status"], second["tenants_total"].value) == ("completed", 11)
     assert claims(storage) == {}
     first = run_header(storage, first_run)                 # the dead run completes: 1 stored, 9 failed
-    assert (first["status"], first["tenants_done"].value + first["tenants_failed"].value) == ("completed", 10)
-    assert Counter(statuses(storage).values()) == {"open": 16, "suppressed": 1}
+    assert (first["status"], first["tenants_done"].value + first["tenants_failed"].value) == ("completed", 11)
+    assert Counter(statuses(storage).values()) == {"open": 21, "suppressed": 1}
 
 
 # ---------------------------------------------------------------- storage lost while the timer queues
@@ -500,15 +501,15 @@ async def test_a_run_whose_messages_could_not_be_queued_is_not_reused(disk_azuri
     req = func.HttpRequest("POST", "https://pal.example.net/api/scans", body=b"{}")
     resp = await call("post_scans")(req)
     body = json.loads(resp.get_body())
-    assert resp.status_code == 202 and body["queued"] == 10 and body["run_id"] != dead
+    assert resp.status_code == 202 and body["queued"] == 11 and body["run_id"] != dead
     header = run_header(storage, dead)
-    assert (header["status"], header["tenants_failed"].value) == ("completed", 10)
+    assert (header["status"], header["tenants_failed"].value) == ("completed", 11)
     assert all(r["error"].startswith("unexpected: not audited in this run")
                for r in table_rows(storage, "PalRuns") if r["PartitionKey"] == dead and r["RowKey"] != "run")
-    assert await host.drain(call("audit_tenant")) == 10 and host.failures == []
+    assert await host.drain(call("audit_tenant")) == 11 and host.failures == []
     assert run_header(storage, body["run_id"])["status"] == "completed" and claims(storage) == {}
     await call("nightly_audit")(TimerRequest(past_due=False))   # and the next timer queues all again
-    assert len(host.bodies()) == 10
+    assert len(host.bodies()) == 11
 
 
 async def test_a_run_starting_right_now_still_holds_its_tenants(app_env, monkeypatch):
@@ -526,7 +527,7 @@ async def test_a_run_starting_right_now_still_holds_its_tenants(app_env, monkeyp
     monkeypatch.setattr(TenantQueue, "send", a_rescan_arrives_mid_send)
     await call("nightly_audit")(TimerRequest(past_due=False))
     assert json.loads(nested[0].get_body())["queued"] == 0
-    assert len(host.bodies()) == 10
+    assert len(host.bodies()) == 11
 
 
 def test_a_cli_scan_names_the_tenants_it_could_not_store(app_env, armsim_cloud):
@@ -541,7 +542,7 @@ def test_a_cli_scan_names_the_tenants_it_could_not_store(app_env, armsim_cloud):
     out = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ), timeout=120)
     assert out.returncode == 3, out.stderr
     notice = [line for line in out.stderr.splitlines() if "not stored" in line]
-    assert len(notice) == 1 and "10 tenant(s)" in notice[0] and held in notice[0] and MARGIE in notice[0]
+    assert len(notice) == 1 and "11 tenant(s)" in notice[0] and held in notice[0] and MARGIE in notice[0]
     tenants = [t for t in json.loads(out.stdout)["tenants"] if "kind" not in t]   # Lighthouse: never stored
     assert len(tenants) == 10 and all(t["stored"] is False and held in t["not_stored"] for t in tenants)
 
@@ -590,8 +591,8 @@ def test_transitions_committed_by_a_scan_that_died_still_count_once(disk_azurite
     assert rerun.returncode == 3, rerun.stderr
     runs = [r for r in table_rows(storage, "PalRuns") if r["RowKey"] == "run"]
     assert [r["status"] for r in runs] == ["completed", "completed"]
-    assert Counter(statuses(storage).values()) == {"open": 16, "suppressed": 1}
-    assert [r["transitions_new"].value for r in runs] == [new_before, 16 - new_before]
+    assert Counter(statuses(storage).values()) == {"open": 21, "suppressed": 1}
+    assert [r["transitions_new"].value for r in runs] == [new_before, 21 - new_before]
 
 
 async def test_the_app_root_passes_the_alerts_in_and_a_caller_passes_its_own(app_env, monkeypatch):
