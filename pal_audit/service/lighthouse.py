@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from pal_audit.checks import audit_error
 from pal_audit.model import AuditError, ErrorReason, FindingChange, TenantSnapshot
-from pal_audit.service.completion import _notify_completed, utcnow
+from pal_audit.service.completion import _notify_completed, already_finished, utcnow
 from pal_audit.service.observer import NO_OBSERVER, RunObserver
 from pal_audit.service.outcome import TenantOutcome, _error_summary
 from pal_audit.store import Store
@@ -110,19 +110,7 @@ async def audit_and_store_lighthouse(registry: Registry, auditor: LighthouseAudi
                                      run_id: str, managing_id: str, *, observer: RunObserver = NO_OBSERVER
                                      ) -> TenantOutcome:
     """The queue trigger's Lighthouse unit: audit it unless already finished in the run, and store it."""
-    from pal_audit.service.completion import _retry_notification
-    from pal_audit.store import UnknownRun
-
-    try:
-        run, state = await store.runs.tenant_state(run_id, managing_id)
-    except Exception as exc:
-        if is_transport_failure(exc):
-            raise unavailable(exc, store.config.describe()) from exc
-        raise
-    if run is None or state is None:
-        raise UnknownRun(f"managing tenant {managing_id} is not part of run {run_id}")
-    if state != "queued":
-        await _retry_notification(store, run, observer)
+    if await already_finished(store, run_id, managing_id, observer, "managing tenant"):
         return TenantOutcome(run_id, managing_id, None, replay=True)
     results = await audit_lighthouse_unit(registry, auditor, managing_id)
     return await store_lighthouse_results(store, run_id, managing_id, results, observer=observer)

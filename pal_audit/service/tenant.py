@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from pal_audit.checks.credit import credited_access, tenant_credited
 from pal_audit.model import PartnerPolicy
-from pal_audit.service.completion import _notify_completed, _retry_notification, utcnow
+from pal_audit.service.completion import _notify_completed, _retry_notification, already_finished, utcnow
 from pal_audit.service.observer import NO_OBSERVER, RunObserver
 from pal_audit.service.outcome import TenantOutcome as TenantOutcome  # re-exported: callers import it here
 from pal_audit.service.outcome import _error_summary
@@ -58,17 +58,7 @@ async def audit_and_store(registry: Registry, auditor: Auditor, store: Store, ru
                           *, observer: RunObserver = NO_OBSERVER, now: datetime | None = None
                           ) -> TenantOutcome:
     """Audit one tenant of a run and store it; a tenant already finished in that run is skipped."""
-    try:
-        run, state = await store.runs.tenant_state(run_id, tenant_id)
-    except Exception as exc:
-        if is_transport_failure(exc):
-            raise unavailable(exc, store.config.describe()) from exc
-        raise
-    if run is None or state is None:
-        raise UnknownRun(f"tenant {tenant_id} is not part of run {run_id}")
-    if state != "queued":
-        log.info("run %s, tenant %s: already %s (replayed message)", run_id, tenant_id, state)
-        await _retry_notification(store, run, observer)
+    if await already_finished(store, run_id, tenant_id, observer):
         return TenantOutcome(run_id, tenant_id, None, replay=True)
     result = await auditor.audit_tenant(tenant_id)
     return await store_tenant_result(store, run_id, result, observer=observer, now=now,
