@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from pal_audit.checks import audit_error, decide
 from pal_audit.checks.suppressions import apply_suppressions
+from pal_audit.engine import heap
 from pal_audit.engine.budget import BudgetedRetryPolicy, Deadline
 from pal_audit.engine.collect import ArmSession, ClientOptions, Step, collect_identity
 from pal_audit.engine.concurrency import (
@@ -175,6 +176,14 @@ class Auditor:
         self._owns_assertion = assertion is None
 
     async def __aenter__(self) -> Auditor:
+        heap.hold()
+        try:
+            return self._open()
+        except BaseException:
+            heap.release()
+            raise
+
+    def _open(self) -> Auditor:
         if not self._owns_transport:
             if self._uses_federated() and self._assertion is None:
                 self._assertion = ManagedIdentityAssertion(self._mi_client_id, transport=self._transport)
@@ -195,10 +204,13 @@ class Auditor:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._assertion is not None and self._owns_assertion:
-            await self._assertion.close()
-        if self._session is not None:
-            await self._session.close()
+        try:
+            if self._assertion is not None and self._owns_assertion:
+                await self._assertion.close()
+            if self._session is not None:
+                await self._session.close()
+        finally:
+            heap.release()
 
     def _uses_federated(self) -> bool:
         return any(i.auth.method == "federated" for i in self.registry.identities.values())

@@ -6,7 +6,6 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
 from pal_audit.registry.clouds import KNOWN_CLOUDS, CloudError, resolve_cloud
@@ -14,21 +13,22 @@ from pal_audit.registry.errors import Loc, RegistryError, format_problem
 from pal_audit.registry.references import cross_problems
 from pal_audit.registry.schema import Registry
 from pal_audit.registry.shape_errors import shape_problem
-from pal_audit.registry.yaml_source import read_document
+from pal_audit.registry.yaml_source import LineFinder, read_document
 
 _OPTIONAL_SECTIONS = ("cloud", "policy", "suppressions")
 MAX_PROBLEMS = 50       # problems listed per registry
 
 
-def _build(data: object, *, source: str, base_dir: Path, node: yaml.Node | None,
+def _build(data: object, *, source: str, base_dir: Path, lines: LineFinder | None,
            env: Mapping[str, str] | None, check_secrets: bool) -> Registry:
     def fail(problems: list[tuple[Loc, str]]) -> RegistryError:
+        node = lines.tree() if lines is not None else None
         # A broken 5,000-tenant registry must not print 5,000 lines: the first ones show the pattern.
-        lines = [format_problem(source, loc, msg, node) for loc, msg in problems[:MAX_PROBLEMS]]
+        messages = [format_problem(source, loc, msg, node) for loc, msg in problems[:MAX_PROBLEMS]]
         if len(problems) > MAX_PROBLEMS:
-            lines.append(f"{source}: … and {len(problems) - MAX_PROBLEMS:,} more problems "
+            messages.append(f"{source}: … and {len(problems) - MAX_PROBLEMS:,} more problems "
                          f"(only the first {MAX_PROBLEMS} are listed)")
-        return RegistryError(lines)
+        return RegistryError(messages)
 
     if data is None:
         raise fail([((), "the file is empty; expected a mapping with partner, identities and tenants")])
@@ -55,14 +55,14 @@ def _build(data: object, *, source: str, base_dir: Path, node: yaml.Node | None,
     problems = cross_problems(reg, os.environ if env is None else env, check_secrets)
     if problems:
         raise fail(problems)
-    reg._source, reg._base_dir, reg._node = source, base_dir, node
+    reg._source, reg._base_dir, reg._lines = source, base_dir, lines
     return reg
 
 
 def parse_registry(data: object, *, source: str = "<registry>", env: Mapping[str, str] | None = None,
                    check_secrets: bool = True, base_dir: Path | None = None) -> Registry:
     """Validate an already parsed registry (a JSON body, a test's dict). Raises RegistryError."""
-    return _build(data, source=source, base_dir=base_dir or Path.cwd(), node=None,
+    return _build(data, source=source, base_dir=base_dir or Path.cwd(), lines=None,
                   env=env, check_secrets=check_secrets)
 
 
@@ -74,6 +74,6 @@ def load_registry(path: str | Path, *, env: Mapping[str, str] | None = None,
     must be set (their values are never read into messages).
     """
     path = Path(path)
-    data, node = read_document(path, str(path))
-    return _build(data, source=str(path), base_dir=path.resolve().parent, node=node,
+    data, lines = read_document(path, str(path))
+    return _build(data, source=str(path), base_dir=path.resolve().parent, lines=lines,
                   env=env, check_secrets=check_secrets)

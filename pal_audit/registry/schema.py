@@ -6,7 +6,6 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from pal_audit import model
@@ -14,6 +13,7 @@ from pal_audit.checks import CHECK_IDS
 from pal_audit.registry.clouds import Cloud
 from pal_audit.registry.errors import Loc, format_problem
 from pal_audit.registry.fields import EnvName, Guid, IdentityName, IsoDate, PartnerId, Text
+from pal_audit.registry.yaml_source import LineFinder
 
 
 class _Strict(BaseModel):
@@ -129,7 +129,7 @@ class Registry(_Strict):
 
     _source: str = PrivateAttr(default="<registry>")
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
-    _node: yaml.Node | None = PrivateAttr(default=None)   # YAML node tree, for line numbers in warnings
+    _lines: LineFinder | None = PrivateAttr(default=None)   # line numbers for warnings, on demand
     _by_id: dict[str, TenantConfig] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, context: Any, /) -> None:   # pydantic's signature
@@ -198,7 +198,8 @@ class Registry(_Strict):
         for name in self.identities:
             if name not in used:
                 found.append((("identities", name), "defined but used by no tenant"))
-        return [format_problem(self._source, loc, msg, self._node) for loc, msg in found]
+        node = self._lines.tree() if found and self._lines is not None else None
+        return [format_problem(self._source, loc, msg, node) for loc, msg in found]
 
 
 def used_identities(reg: Registry) -> set[str]:
