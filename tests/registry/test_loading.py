@@ -229,3 +229,30 @@ def test_guid_whitespace_is_normalised_away(tmp_path: Path) -> None:
     doc = valid_doc()
     doc["tenants"][0]["tenant_id"] = FABRIKAM.upper() + "\n"
     assert load_registry(write(tmp_path, doc), env=ENV).tenants[0].tenant_id == FABRIKAM
+
+
+def test_a_registry_written_as_json_in_a_yaml_file_reads_the_same_and_keeps_its_line_numbers(
+        tmp_path: Path) -> None:
+    # Large registries are generated as JSON; JSON is YAML, so a .yaml name is fine and the JSON
+    # parser reads it (seconds faster at 10,000 tenants), with the same data and the same messages.
+    doc = json.loads(json.dumps(valid_doc(), default=str))
+    path = write(tmp_path, json.dumps(doc, indent=2), "registry.yaml")
+
+    assert load_registry(path, env=ENV).model_dump() == load_registry(VALID, env=ENV).model_dump()
+    warnings = load_registry(path, env=ENV).warnings(date(2026, 6, 1))
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if '"suppressions"' in text)
+    assert warnings[0].startswith(f"{path}: suppressions[1]: expired on 2026-01-31")
+    assert "(line " in warnings[0] and int(warnings[0].rsplit("(line ", 1)[1].rstrip(")")) > line
+
+    doc["tenants"][1]["tenant_id"] = "not-a-guid"
+    bad = write(tmp_path, json.dumps(doc, indent=2), "bad.yaml")
+    line = next(i for i, text in enumerate(bad.read_text().splitlines(), 1) if "not-a-guid" in text)
+    (error,) = errors_of(bad)
+    assert error.startswith(f"{bad}: tenants[1].tenant_id: not a GUID") and error.endswith(f"(line {line})")
+
+
+def test_flow_style_yaml_that_is_not_json_is_still_yaml(tmp_path: Path) -> None:
+    text = json.dumps(json.loads(json.dumps(valid_doc(), default=str)), indent=2)
+    path = write(tmp_path, text.replace('"partner_id": "1234567"', "partner_id: '1234567'", 1))
+
+    assert load_registry(path, env=ENV).partner.partner_id == "1234567"
