@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import ssl
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -278,6 +279,7 @@ class Auditor:
 
     async def _audit_unit(self, tenant: TenantConfig, identity_name: str) -> IdentitySnapshot:
         async with self.limit.gate:
+            started = time.monotonic()
             step, deadline = Step(), Deadline(self.unit_budget_seconds)
             try:
                 async with asyncio.timeout(self.unit_budget_seconds):
@@ -287,7 +289,7 @@ class Auditor:
                 return IdentitySnapshot(tenant_id=tenant.tenant_id, identity=identity_name,
                                         principal_id=step.principal_id, error=error)
             finally:
-                self.limit.unit_done()
+                self.limit.unit_done(time.monotonic() - started)
 
     async def _collect(self, tenant: TenantConfig, identity_name: str, step: Step, deadline: Deadline
                        ) -> IdentitySnapshot:

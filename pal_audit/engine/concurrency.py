@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 DEFAULT_START = 32          # today's fixed default: a small estate behaves as before
 DEFAULT_FLOOR = 4
-DEFAULT_CEILING = 256       # --max-concurrency
+DEFAULT_CEILING = 512       # --max-concurrency: enough to keep the CPU busy at 500 ms per call
 DEFAULT_MEMORY_BUDGET_MIB = 1024
 
 # ARM refills a principal's read bucket at 25 requests per second (burst 250), per tenant and
@@ -51,6 +51,9 @@ class Sample:
     throttled: int          # 429 answers
     rss_bytes: int
     saturated: bool         # the gate was full at some point: the limit was what held units back
+    units: int = 0          # units that finished in the window
+    unit_seconds: float = 0.0   # their time in flight, summed
+    cpu_seconds: float = 0.0    # the process's CPU time in the window
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,10 @@ class Tuning:
     floor: int = DEFAULT_FLOOR
     ceiling: int = DEFAULT_CEILING
     memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_MIB * 1024 * 1024
-    grow_factor: float = 1.5        # slow-start style: a few windows from 32 to the ceiling
+    grow_factor: float = 1.5        # the smallest step up
+    max_jump: float = 4.0           # the largest step up Little's law may take at once
+    headroom: float = 1.2           # aim this far above the units the CPU can serve
+    busy: float = 0.95              # a CPU this busy gains nothing from more units
     gain_to_keep_growing: float = 1.05   # throughput must rise by 5% to justify the last step
     throttle_factor: float = 0.5
     memory_factor: float = 0.75
@@ -67,8 +73,15 @@ class Tuning:
 
 
 class AdaptiveController:
-    """Grow by `grow_factor` while the call rate rises, step back to the last good limit when a step
-    bought less than `gain_to_keep_growing`, cut on a 429 or memory pressure.
+    """Grow while the call rate rises, step back to the last good limit when a step bought less than
+    `gain_to_keep_growing`, cut on a 429 or memory pressure.
+
+    How far to grow comes from Little's law: units in flight = completions per second x seconds in
+    flight. The CPU can complete at most 1 / (CPU per unit) units a second, so keeping it busy takes
+    (seconds a unit is in flight) / (CPU per unit) units in flight: at 300 ms per call, about 1.5 s
+    over 6 ms, some 250. A step goes there at once (at most `max_jump` times the limit, at least
+    `grow_factor`), so a short audit does not spend its life climbing; the rate check still decides
+    whether the step is kept.
 
     Pure: `observe(sample)` returns the new limit and touches nothing else. The window right after
     a change is not compared (units started under the old limit are still finishing), so every
@@ -112,10 +125,19 @@ class AdaptiveController:
             return self.limit
         if not sample.saturated:        # units were not waiting on the limit: more changes nothing
             return self.limit
-        grown = self._clamp(max(self.limit + 1, self.limit * t.grow_factor))
+        if sample.seconds > 0 and sample.cpu_seconds / sample.seconds >= t.busy:
+            return self.limit           # the CPU is the bottleneck already
+        grown = self._clamp(max(self.limit + 1, self.limit * t.grow_factor,
+                                min(self._needed(sample), self.limit * t.max_jump)))
         if grown != self.limit:
             self.limit, self._probing, self._settling = grown, True, True
         return self.limit
+
+    def _needed(self, sample: Sample) -> float:
+        """Units in flight that would keep the CPU busy (Little's law); 0 when unknown."""
+        if not sample.units or sample.cpu_seconds <= 0:
+            return 0.0
+        return sample.unit_seconds / sample.cpu_seconds * self.tuning.headroom
 
     def _cut(self, factor: float) -> int:
         t = self.tuning
@@ -194,7 +216,7 @@ class UnitLimit:
 
     def __init__(self, *, pinned: int | None = None, tuning: Tuning | None = None,
                  clock: Callable[[], float] = time.monotonic, rss: Callable[[], int] = rss_bytes,
-                 min_window: float = 0.5) -> None:
+                 cpu_clock: Callable[[], float] = time.process_time, min_window: float = 0.5) -> None:
         if pinned is not None and pinned < 1:
             raise ValueError(f"concurrency must be at least 1, not {pinned}")
         self.controller: AdaptiveController | None = None
@@ -202,9 +224,10 @@ class UnitLimit:
             self.controller = AdaptiveController(tuning)
         self.gate = Gate(self.controller.limit if self.controller is not None else pinned or 1)
         self.pinned = pinned is not None
-        self._clock, self._rss, self._min_window = clock, rss, min_window
-        self._start = clock()
+        self._clock, self._rss, self._cpu_clock, self._min_window = clock, rss, cpu_clock, min_window
+        self._start, self._cpu_start = clock(), cpu_clock()
         self._calls = self._throttled = self._units = 0
+        self._unit_seconds = 0.0
         self.peak_limit = self.gate.limit
         self.history: list[int] = [self.gate.limit]     # each limit taken, for the benchmark
 
@@ -219,8 +242,10 @@ class UnitLimit:
         else:
             self._calls += 1
 
-    def unit_done(self) -> None:
+    def unit_done(self, seconds: float = 0.0) -> None:
+        """A unit left the gate after `seconds` in flight."""
         self._units += 1
+        self._unit_seconds += seconds
         self._maybe_decide()
 
     def _maybe_decide(self, force: bool = False) -> None:
@@ -229,14 +254,17 @@ class UnitLimit:
         elapsed = self._clock() - self._start
         if not force and (self._units < self.gate.limit or elapsed < self._min_window):
             return
+        cpu_now = self._cpu_clock()
         sample = Sample(seconds=elapsed, calls=self._calls, throttled=self._throttled,
-                        rss_bytes=self._rss(), saturated=self.gate.saturated)
+                        rss_bytes=self._rss(), saturated=self.gate.saturated, units=self._units,
+                        unit_seconds=self._unit_seconds, cpu_seconds=cpu_now - self._cpu_start)
         new = self.controller.observe(sample)
         if new != self.gate.limit:
             self.gate.limit = new
             self.history.append(new)
             self.peak_limit = max(self.peak_limit, new)
-        self._start, self._calls, self._throttled, self._units = self._clock(), 0, 0, 0
+        self._start, self._cpu_start, self._calls, self._throttled = self._clock(), cpu_now, 0, 0
+        self._units, self._unit_seconds = 0, 0.0
         self.gate.saturated = self.gate.in_flight >= self.gate.limit
 
 

@@ -162,3 +162,38 @@ def test_principal_slots_are_shared_per_tenant_and_principal_and_dropped_when_un
     slots.close("T2", "ops-app")
     assert len(slots) == 0
     assert PRINCIPAL_IN_FLIGHT <= 25    # under ARM's 25-per-second refill even at 1 s per call
+
+
+def cpu_window(rate: float, *, units: int, in_flight_s: float, cpu_per_unit_s: float) -> Sample:
+    return Sample(seconds=1.0, calls=int(rate), throttled=0, rss_bytes=100 * MIB, saturated=True,
+                  units=units, unit_seconds=units * in_flight_s, cpu_seconds=units * cpu_per_unit_s)
+
+
+def test_steps_straight_towards_the_units_that_keep_the_cpu_busy() -> None:
+    # 300 ms calls: a unit is in flight 1.5 s for 6 ms of CPU, so ~250 units keep the CPU busy.
+    c = AdaptiveController(Tuning(start=32, ceiling=512))
+    assert c.observe(cpu_window(170, units=32, in_flight_s=1.5, cpu_per_unit_s=0.006)) == 128   # 4x at most
+    c.observe(cpu_window(300, units=64, in_flight_s=1.5, cpu_per_unit_s=0.006))                 # settling
+    assert c.observe(cpu_window(680, units=128, in_flight_s=1.5, cpu_per_unit_s=0.006)) == 300  # 250 x 1.2
+    # Two steps instead of five at 1.5x: a 1,000-tenant audit no longer spends its life climbing.
+
+
+def test_a_small_estimate_still_grows_by_the_smallest_step_and_a_busy_cpu_stops_growth() -> None:
+    c = AdaptiveController(Tuning(start=32))
+    assert c.observe(cpu_window(500, units=32, in_flight_s=0.1, cpu_per_unit_s=0.006)) == 48
+    busy = AdaptiveController(Tuning(start=32))
+    # 160 units x 6 ms = 0.96 s of CPU in a 1 s window
+    assert busy.observe(cpu_window(500, units=160, in_flight_s=1.5, cpu_per_unit_s=0.006)) == 32
+
+
+def test_unit_limit_hands_the_controller_unit_times_and_cpu() -> None:
+    now, cpu = [0.0], [0.0]
+    limit = UnitLimit(tuning=Tuning(start=8), clock=lambda: now[0], cpu_clock=lambda: cpu[0],
+                      rss=lambda: 0, min_window=0.5)
+    limit.gate.saturated = True
+    for _ in range(8):
+        now[0] += 0.125
+        cpu[0] += 0.002
+        limit.call_answered(200)
+        limit.unit_done(1.0)     # 1 s in flight for 2 ms of CPU: 500 units, 600 with headroom
+    assert limit.limit == 32     # capped at 4x the 8 in force
