@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import os
 import sys
 from collections import Counter
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from pal_audit.cli.exits import check_writable, fail, storage_settings_or_exit
 from pal_audit.engine.plan import FixFlags, LinkAction, Plan, PlanFileError, plan_fixes, plan_from_json
 from pal_audit.registry import Registry, RegistryError, load_registry
 from pal_audit.registry.clouds import Cloud, CloudError, load_cloud_file
-from pal_audit.textsafe import one_line
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -28,7 +27,7 @@ if TYPE_CHECKING:
     from pal_audit.engine.links import ActionResult
     from pal_audit.model import Finding, TenantSnapshot
 
-EXIT_OK, EXIT_USAGE, EXIT_INCOMPLETE = 0, 2, 3
+EXIT_OK, EXIT_INCOMPLETE = 0, 3
 
 
 class FixFormat(StrEnum):
@@ -39,12 +38,6 @@ class FixFormat(StrEnum):
 class FixStore(StrEnum):
     none = "none"
     tables = "tables"
-
-
-def usage_error(messages: str | list[str]) -> NoReturn:
-    for line in [messages] if isinstance(messages, str) else messages:
-        typer.echo(one_line(line), err=True)
-    raise typer.Exit(EXIT_USAGE)
 
 
 def fix_command(
@@ -77,19 +70,19 @@ def fix_command(
 ) -> None:
     """Plan the link changes the findings ask for; change them with --apply."""
     if plan_file is not None and not apply:
-        usage_error(f"{plan_file}: a plan file is only read with --apply (pal-audit fix --apply {plan_file})")
+        fail(f"{plan_file}: a plan file is only read with --apply (pal-audit fix --apply {plan_file})")
     if apply and not yes and not stdin_is_terminal():
-        usage_error("--apply: not a terminal, so nobody can confirm the changes; add --yes to apply "
+        fail("--apply: not a terminal, so nobody can confirm the changes; add --yes to apply "
                     "without asking")
     reg = _load_registry(registry)
     cloud_config = _load_cloud(cloud)
     known = {t.tenant_id.lower() for t in reg.tenants}
     for tid in tenant or []:
         if tid.lower() not in known:
-            usage_error(f"--tenant {tid}: not a tenant of {registry}")
+            fail(f"--tenant {tid}: not a tenant of {registry}")
     actions_table = _storage_or_exit() if store == FixStore.tables and apply else None
     if plan_out is not None:
-        _check_writable(plan_out)
+        check_writable(plan_out, "--plan-out")
     flags = FixFlags(overwrite_foreign, delete_excluded, delete_stale)
     not_audited: list[str] = []
     if plan_file is not None:
@@ -102,7 +95,7 @@ def fix_command(
         try:
             Path(plan_out).write_text(plan_to_json(plan), encoding="utf-8")
         except OSError as exc:
-            usage_error(f"--plan-out {plan_out}: could not write: {exc.strerror or type(exc).__name__}")
+            fail(f"--plan-out {plan_out}: could not write: {exc.strerror or type(exc).__name__}")
     from rich.console import Console
 
     console = Console(stderr=output_format == FixFormat.json)
@@ -151,7 +144,7 @@ def _load_registry(path: str) -> Registry:
     try:
         return load_registry(path)
     except (RegistryError, CloudError) as exc:
-        usage_error(exc.errors)
+        fail(exc.errors)
 
 
 def _load_cloud(path: str | None) -> Cloud | None:
@@ -160,32 +153,24 @@ def _load_cloud(path: str | None) -> Cloud | None:
     try:
         return load_cloud_file(path)
     except CloudError as exc:
-        usage_error(exc.errors)
-
-
-def _check_writable(path: str) -> None:
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    writable = os.access(target if target.exists() else folder, os.W_OK)
-    if target.is_dir() or not folder.is_dir() or not writable:
-        usage_error(f"--plan-out {path}: not a writable file path")
+        fail(exc.errors)
 
 
 def _read_plan(path: str, reg: Registry, tenants: list[str] | None) -> Plan:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        usage_error(f"{path}: cannot read the plan: {exc.strerror or type(exc).__name__}")
+        fail(f"{path}: cannot read the plan: {exc.strerror or type(exc).__name__}")
     try:
         plan = plan_from_json(text, path)
     except PlanFileError as exc:
-        usage_error(str(exc))
+        fail(str(exc))
     if plan.partner_id not in {reg.partner.partner_id, *reg.partner.previous_partner_ids}:
-        usage_error(f"{path}: partner_id: {plan.partner_id} is not the registry's partner id "
+        fail(f"{path}: partner_id: {plan.partner_id} is not the registry's partner id "
                     f"({reg.partner.partner_id})")
     for i, a in enumerate(plan.actions):
         if a.identity not in reg.identities:
-            usage_error(f"{path}: actions[{i}].identity: {a.identity!r} is not an identity of the registry")
+            fail(f"{path}: actions[{i}].identity: {a.identity!r} is not an identity of the registry")
     if tenants:
         wanted = {t.lower() for t in tenants}
         from dataclasses import replace
@@ -228,15 +213,9 @@ async def _apply(reg: Registry, cloud: Cloud | None, actions: tuple[LinkAction, 
 
 
 def _storage_or_exit() -> str:
-    from pal_audit.settings import SettingsError, load_settings
-
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        usage_error(str(exc))
-    if not settings.storage_connection:
-        usage_error("--store tables: setting AzureWebJobsStorage (a storage connection string) is not set")
-    return settings.storage_connection
+    connection = storage_settings_or_exit().storage_connection
+    assert connection is not None     # storage_settings_or_exit exits without one
+    return connection
 
 
 def actor() -> str:
@@ -264,7 +243,7 @@ async def _record(connection_string: str, results: list[ActionResult]) -> None:
             await table.ensure()
             await table.record(records)
     except Exception as exc:  # the links are changed already: say so, and that the record is missing
-        usage_error(f"--store tables: the changes were applied but PalActions could not be written "
+        fail(f"--store tables: the changes were applied but PalActions could not be written "
                     f"({type(exc).__name__}); the output above is the only record of them")
 
 

@@ -6,16 +6,15 @@ above --fail-on, 2 usage or registry error (message on stderr, never a traceback
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Callable
 from datetime import date
 from enum import StrEnum
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from pal_audit.cli.exits import EXIT_USAGE, check_writable, fail, storage_settings_or_exit
 from pal_audit.cli.fix import fix_command
 from pal_audit.cli.me import me_command
 from pal_audit.cli.report_command import report as report_command
@@ -34,7 +33,6 @@ if TYPE_CHECKING:
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
-EXIT_USAGE = 2
 EXIT_INCOMPLETE = 3
 
 app = typer.Typer(
@@ -52,14 +50,6 @@ RegistryOption = Annotated[str, typer.Option(
 @app.callback()
 def _root() -> None:
     """Audit Partner Admin Link (PAL) attribution across the Azure tenants a partner manages."""
-
-
-def fail(messages: str | list[str]) -> NoReturn:
-    """Print the messages to stderr and exit with the usage/registry error code."""
-    # One problem per line, whatever a file name or registry value holds (a newline, ESC sequences).
-    for line in [messages] if isinstance(messages, str) else messages:
-        typer.echo(one_line(line), err=True)
-    raise typer.Exit(EXIT_USAGE)
 
 
 def load_registry_or_exit(path: str, *, check_secrets: bool = True) -> Registry:
@@ -224,29 +214,10 @@ def run_scan_command(reg: Registry, report: StreamingReport, *, cloud: Cloud | N
 
 def table_sink_or_exit(reg: Registry) -> TableResultSink:
     """The `--store tables` sink, or exit 2 naming the missing or bad setting."""
-    from pal_audit.settings import SettingsError, load_settings
-
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        fail(str(exc))
-    if not settings.storage_connection:
-        fail("--store tables: setting AzureWebJobsStorage (a storage connection string) is not set")
+    settings = storage_settings_or_exit()
     from pal_audit.service import alerts_observer, table_result_sink
 
     return table_result_sink(settings, reg, observer=alerts_observer)   # the alerts, as the app sends them
-
-
-def check_writable(output: str) -> None:
-    """Exit 2 naming --output when the report could not be written there."""
-    path = Path(output)
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        fail(f"--output {output}: is a folder; give a file name")
-    if not folder.is_dir():
-        fail(f"--output {output}: folder {folder} does not exist")
-    if not os.access(path if path.exists() else folder, os.W_OK):
-        fail(f"--output {output}: not writable")
 
 
 def write_report(report: StreamingReport, fmt: str, output: str | None) -> None:

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pal_audit.cli.fix import stdin_is_terminal, usage_error
+from pal_audit.cli.exits import fail
+from pal_audit.cli.fix import stdin_is_terminal
 from pal_audit.engine.plan import LinkAction
 from pal_audit.model import PartnerPolicy
 from pal_audit.registry.clouds import KNOWN_CLOUDS, Cloud, CloudError, load_cloud_file
@@ -66,12 +67,12 @@ def me_command(
 ) -> None:
     """Your own Partner Admin Link in every tenant you can reach: linked or not, credit, what to do."""
     if link and not yes and not stdin_is_terminal():
-        usage_error("--link: not a terminal, so nobody can confirm; add --yes to link without asking")
+        fail("--link: not a terminal, so nobody can confirm; add --yes to link without asking")
     if overwrite_foreign and not link:
-        usage_error("--overwrite-foreign: only with --link")
+        fail("--overwrite-foreign: only with --link")
     policy, cloud_config = _policy_and_cloud(partner_id, registry, cloud)
     if tenant is not None and auth == AuthMethod.azure_cli:
-        usage_error("--tenant: only with --auth browser or device_code (the Azure CLI's login names "
+        fail("--tenant: only with --auth browser or device_code (the Azure CLI's login names "
                     "its own tenant: az login --tenant ID)")
     user = _credential(auth, cloud_config, tenant or "organizations")
     from rich.console import Console
@@ -115,19 +116,19 @@ def _policy_and_cloud(partner_id: str | None, registry: str | None,
         try:
             reg = load_registry(registry, check_secrets=False)    # `me` signs in as you, not as its apps
         except (RegistryError, CloudError) as exc:
-            usage_error(exc.errors)
+            fail(exc.errors)
         partner_id = partner_id or reg.partner.partner_id
         previous = frozenset(reg.partner.previous_partner_ids)
         cloud_config = reg.cloud_config()
     if partner_id is None:
-        usage_error("--partner-id: give the partner id to credit, or --registry FILE to take it from")
+        fail("--partner-id: give the partner id to credit, or --registry FILE to take it from")
     if not partner_id.isdigit():
-        usage_error(f"--partner-id {partner_id}: a partner id is digits only (e.g. 1234567)")
+        fail(f"--partner-id {partner_id}: a partner id is digits only (e.g. 1234567)")
     if cloud is not None:
         try:
             cloud_config = load_cloud_file(cloud)
         except CloudError as exc:
-            usage_error(exc.errors)
+            fail(exc.errors)
     return PartnerPolicy(partner_id, previous), cloud_config
 
 
@@ -165,7 +166,7 @@ async def _run(user: TokenCredential, cloud: Cloud, policy: PartnerPolicy, *, li
         try:
             survey = await engineer.survey(policy)
         except Exception as exc:     # no tenant list at all: not signed in, or the wrong cloud
-            usage_error(not_signed_in(exc))
+            fail(not_signed_in(exc))
         if not link:
             return survey, None
         before_linking(survey)

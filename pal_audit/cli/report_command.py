@@ -6,12 +6,12 @@ Registered on the typer app by main.py; every problem is one line on stderr and 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from pal_audit.cli.exits import check_writable, fail, storage_settings_or_exit
 from pal_audit.textsafe import one_line
 
 if TYPE_CHECKING:
@@ -19,23 +19,6 @@ if TYPE_CHECKING:
     from pal_audit.registry import Registry
     from pal_audit.settings import Settings
 
-EXIT_USAGE = 2
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(one_line(message), err=True)
-    raise typer.Exit(EXIT_USAGE)
-
-
-def _check_writable(option: str, output: str) -> None:
-    path = Path(output)
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        _fail(f"{option} {output}: is a folder; give a file name")
-    if not folder.is_dir():
-        _fail(f"{option} {output}: folder {folder} does not exist")
-    if not os.access(path if path.exists() else folder, os.W_OK):
-        _fail(f"{option} {output}: not writable")
 
 
 def _registry(path: str | None, *, required: bool) -> Registry | None:
@@ -44,13 +27,13 @@ def _registry(path: str | None, *, required: bool) -> Registry | None:
 
     if not path:
         if required:
-            _fail("--store tables: the registry is needed to list the customers; give --registry FILE "
+            fail("--store tables: the registry is needed to list the customers; give --registry FILE "
                   "(or set PAL_AUDIT_REGISTRY)")
         return None
     try:
         return load_registry(path, check_secrets=False)
     except (RegistryError, CloudError) as exc:
-        _fail("; ".join(exc.errors))
+        fail("; ".join(exc.errors))
 
 
 def report(
@@ -73,16 +56,16 @@ def report(
     from pal_audit.dashboard import evidence as evidence_out
 
     if html is None and evidence is None:
-        _fail("nothing to write: give --html FILE and/or --evidence FILE.csv|FILE.json")
+        fail("nothing to write: give --html FILE and/or --evidence FILE.csv|FILE.json")
     if store is not None and store != "tables":
-        _fail(f"--store must be 'tables', got {store[:40]!r}")
+        fail(f"--store must be 'tables', got {store[:40]!r}")
     if store is not None and from_scan is not None:
-        _fail("give either --from SCAN.json or --store tables, not both")
+        fail("give either --from SCAN.json or --store tables, not both")
     if evidence is not None and Path(evidence).suffix.lower() not in (".csv", ".json"):
-        _fail(f"--evidence {evidence}: the file name must end in .csv or .json")
+        fail(f"--evidence {evidence}: the file name must end in .csv or .json")
     for option, target in (("--html", html), ("--evidence", evidence)):
         if target is not None:
-            _check_writable(option, target)
+            check_writable(target, option)
 
     reg = _registry(registry, required=from_scan is None)
     try:
@@ -92,7 +75,7 @@ def report(
             assert reg is not None      # _registry exits when --store tables has none
             inputs = _from_tables(reg)
     except SourceError as exc:
-        _fail(f"--from {exc}")
+        fail(f"--from {exc}")
     view = build(inputs)
     try:
         if html is not None:
@@ -104,27 +87,21 @@ def report(
             Path(evidence).write_text(text, encoding="utf-8")
             typer.echo(one_line(f"evidence: {evidence} ({len(view.evidence)} rows)"))
     except OSError as exc:
-        _fail(f"could not write the report: {exc.strerror or type(exc).__name__}")
+        fail(f"could not write the report: {exc.strerror or type(exc).__name__}")
 
 
 def _from_tables(registry: Registry) -> Inputs:
     import asyncio
 
-    from pal_audit.settings import SettingsError, load_settings
     from pal_audit.store.tables import StoreError, is_transport_failure
 
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        _fail(str(exc))
-    if not settings.storage_connection:
-        _fail("--store tables: setting AzureWebJobsStorage (a storage connection string) is not set")
+    settings = storage_settings_or_exit()
     try:
         return asyncio.run(_read_tables(settings, registry))
     except Exception as exc:
         if not isinstance(exc, StoreError) and not is_transport_failure(exc):
             raise
-        _fail(f"--store tables: Table storage failed ({type(exc).__name__}: "
+        fail(f"--store tables: Table storage failed ({type(exc).__name__}: "
               f"{str(exc).splitlines()[0][:200] if str(exc) else 'no detail'})")
 
 
