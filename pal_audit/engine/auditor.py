@@ -60,7 +60,6 @@ log = logging.getLogger(__name__)
 
 # Where the adaptive limit starts (and what a pinned audit used to default to): at 50 ms latency
 # this is where wall time meets CPU time (bench/).
-DEFAULT_CONCURRENCY = DEFAULT_START
 DEFAULT_MAX_CONCURRENCY = DEFAULT_CEILING
 
 
@@ -159,6 +158,9 @@ class Auditor:
         self.concurrency = concurrency
         self._ceiling = concurrency if concurrency is not None else max_concurrency
         self._principals = PrincipalSlots()
+        # Units of the tenants audit_tenants has started that have not finished (its window).
+        self._open_units = 0
+        self._units_left: dict[str, int] = {}
         self.unit_budget_seconds = unit_budget_seconds
         self._env = os.environ if env is None else env
         self._today = today
@@ -240,25 +242,29 @@ class Auditor:
         """
         pending_ids = iter(list(tenant_ids) if tenant_ids is not None else self.registry.tenant_ids())
         running: dict[asyncio.Future[TenantResult], str] = {}
-        units: dict[asyncio.Future[TenantResult], int] = {}     # units of each running tenant
+        self._open_units, self._units_left = 0, {}
 
         def refill() -> None:
-            # Tenants whose units just cover the limit, and one more: a unit is always waiting
-            # at the gate when the limit is what holds the audit back (so the limit may grow),
-            # while tenants do not pile up in memory ahead of it.
-            while sum(units.values()) <= self.limit.limit:
+            # Units not yet finished just cover the limit, and one tenant more: a unit is always
+            # waiting at the gate when the limit is what holds the audit back (so the limit may
+            # grow), while tenants do not pile up in memory ahead of it. Counted per unit, not per
+            # tenant: a tenant whose first units are done while one still runs frees their places.
+            while self._open_units <= self.limit.limit:
                 nxt = next(pending_ids, None)
                 if nxt is None:
                     return
                 task = asyncio.ensure_future(self.audit_tenant(nxt))
-                running[task], units[task] = nxt, self._unit_count(nxt)
+                running[task] = nxt
+                count = self._unit_count(nxt)
+                self._open_units += count
+                self._units_left[nxt] = self._units_left.get(nxt, 0) + count
 
         refill()
         while running:
             done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 tenant_id = running.pop(task)
-                del units[task]
+                self._open_units -= self._units_left.pop(tenant_id, 0)   # units that never ran
                 try:
                     result = task.result()
                 except Exception as exc:  # a bug of ours: this tenant fails loudly, the run goes on
@@ -289,6 +295,9 @@ class Auditor:
                 return IdentitySnapshot(tenant_id=tenant.tenant_id, identity=identity_name,
                                         principal_id=step.principal_id, error=error)
             finally:
+                if self._units_left.get(tenant.tenant_id):
+                    self._units_left[tenant.tenant_id] -= 1
+                    self._open_units -= 1
                 self.limit.unit_done(time.monotonic() - started)
 
     async def _collect(self, tenant: TenantConfig, identity_name: str, step: Step, deadline: Deadline

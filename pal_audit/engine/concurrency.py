@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from azure.core.pipeline import PipelineRequest, PipelineResponse
     from azure.core.rest import AsyncHttpResponse, HttpRequest
 
-DEFAULT_START = 32          # today's fixed default: a small estate behaves as before
+DEFAULT_START = 128         # no unit finishes before its calls come back: start where 300 ms needs
 DEFAULT_FLOOR = 4
 DEFAULT_CEILING = 512       # --max-concurrency: enough to keep the CPU busy at 500 ms per call
 DEFAULT_MEMORY_BUDGET_MIB = 1024
@@ -40,6 +40,10 @@ DEFAULT_MEMORY_BUDGET_MIB = 1024
 # well inside the 250-token bucket, so a principal never drains its bucket however high the unit
 # limit climbs.
 PRINCIPAL_IN_FLIGHT = 12
+
+# A window closes when this share of the units in flight has finished: half a turnover settles a
+# change and half measures it, so a step costs one turnover (about 1.5 s at 300 ms per call).
+WINDOW_TURNOVER = 0.5
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,7 @@ class Tuning:
     grow_factor: float = 1.5        # the smallest step up
     max_jump: float = 4.0           # the largest step up Little's law may take at once
     headroom: float = 1.2           # aim this far above the units the CPU can serve
-    busy: float = 0.95              # a CPU this busy gains nothing from more units
+    busy: float = 0.9               # a CPU this busy gains little from more units
     gain_to_keep_growing: float = 1.05   # throughput must rise by 5% to justify the last step
     throttle_factor: float = 0.5
     memory_factor: float = 0.75
@@ -209,7 +213,7 @@ class Gate:
 class UnitLimit:
     """The units-in-flight limit of an audit: pinned (`--concurrency N`) or adaptive.
 
-    Counts the calls answered and the 429s (from `CallObserver`), and once per window (one
+    Counts the calls answered and the 429s (from `CallObserver`), and once per window (half a
     turnover of the units in flight, at least `min_window` seconds) feeds a Sample to the
     controller, which sets the gate's limit. A 429 closes the window at once.
     """
@@ -252,7 +256,7 @@ class UnitLimit:
         if self.controller is None:
             return
         elapsed = self._clock() - self._start
-        if not force and (self._units < self.gate.limit or elapsed < self._min_window):
+        if not force and (self._units < self.gate.limit * WINDOW_TURNOVER or elapsed < self._min_window):
             return
         cpu_now = self._cpu_clock()
         sample = Sample(seconds=elapsed, calls=self._calls, throttled=self._throttled,

@@ -29,7 +29,7 @@ from azure.core.exceptions import AzureError, HttpResponseError
 
 from pal_audit.checks import audit_error
 from pal_audit.checks.suppressions import apply_suppressions
-from pal_audit.engine.auditor import DEFAULT_CONCURRENCY, Auditor, TenantResult, assess
+from pal_audit.engine.auditor import Auditor, TenantResult, assess
 from pal_audit.engine.budget import BudgetedRetryPolicy, Deadline
 from pal_audit.engine.collect import ArmSession, Step, read_link, sign_in
 from pal_audit.engine.failures import classify
@@ -111,6 +111,9 @@ def _delegation(item: Any, managing_tenant_id: str) -> Delegation | None:
                       eligible_authorizations=_authorizations(dprops.eligible_authorizations))
 
 
+LIGHTHOUSE_CALLS = 32
+
+
 class LighthouseAuditor(Auditor):
     """Audits the registry's `lighthouse:` entries, sharing the Auditor's connection pool and settings.
 
@@ -121,8 +124,9 @@ class LighthouseAuditor(Auditor):
     def __init__(self, *args: Any, lighthouse_budget_seconds: float = 1800, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lighthouse_budget_seconds = lighthouse_budget_seconds
-        # Lighthouse requests in flight: the pinned limit, or the adaptive limit's starting point
-        self._calls = asyncio.Semaphore(self.concurrency or DEFAULT_CONCURRENCY)
+        # Lighthouse requests in flight: the pinned limit, or 32 (they are the requests of a few
+        # principals of one managing tenant, so they stay well under ARM's per-principal bucket)
+        self._calls = asyncio.Semaphore(self.concurrency or LIGHTHOUSE_CALLS)
 
     async def __aenter__(self) -> LighthouseAuditor:
         await super().__aenter__()

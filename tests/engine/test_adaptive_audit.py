@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from pal_audit.cli.demo import EXAMPLES, demo_secrets
 from pal_audit.cli.main import app
 from pal_audit.engine.auditor import Auditor
-from pal_audit.engine.concurrency import CallObserver, UnitLimit
+from pal_audit.engine.concurrency import DEFAULT_START, CallObserver, UnitLimit
 
 
 def test_a_429_halves_the_unit_limit_and_every_unit_still_completes(tmp_path: Path) -> None:
@@ -32,7 +32,7 @@ def test_a_429_halves_the_unit_limit_and_every_unit_still_completes(tmp_path: Pa
 
         oks, limits = asyncio.run(go())
     assert oks == [True] * 6
-    assert limits[:2] == [32, 16]       # the 429 reached the limit before the retry policy waited
+    assert limits[:2] == [DEFAULT_START, DEFAULT_START // 2]   # before the retry policy waited
 
 
 def test_pinned_concurrency_keeps_the_limit(tmp_path: Path) -> None:

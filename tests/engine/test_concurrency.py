@@ -100,11 +100,11 @@ def test_pinned_limit_never_moves() -> None:
     assert limit.limit == 32 and limit.controller is None
 
 
-def test_unit_limit_decides_once_per_turnover_and_at_once_on_429() -> None:
+def test_unit_limit_decides_once_per_window_and_at_once_on_429() -> None:
     now = [0.0]
     limit = UnitLimit(tuning=Tuning(start=8), clock=lambda: now[0], rss=lambda: 0, min_window=0.5)
     limit.gate.saturated = True
-    for _ in range(8):          # one turnover of 8 units in 1 s: the first window after start
+    for _ in range(8):          # 8 units in 1 s: windows close after half of them (and 0.5 s)
         now[0] += 0.125
         limit.call_answered(200)
         limit.unit_done()
@@ -182,7 +182,7 @@ def test_a_small_estimate_still_grows_by_the_smallest_step_and_a_busy_cpu_stops_
     c = AdaptiveController(Tuning(start=32))
     assert c.observe(cpu_window(500, units=32, in_flight_s=0.1, cpu_per_unit_s=0.006)) == 48
     busy = AdaptiveController(Tuning(start=32))
-    # 160 units x 6 ms = 0.96 s of CPU in a 1 s window
+    # 160 units x 6 ms = 0.96 s of CPU in a 1 s window: busier than Tuning.busy
     assert busy.observe(cpu_window(500, units=160, in_flight_s=1.5, cpu_per_unit_s=0.006)) == 32
 
 
