@@ -161,6 +161,7 @@ class Auditor:
         # Units of the tenants audit_tenants has started that have not finished (its window).
         self._open_units = 0
         self._units_left: dict[str, int] = {}
+        self._refill: Callable[[], None] | None = None   # audit_tenants' window, told of each unit done
         self.unit_budget_seconds = unit_budget_seconds
         self._env = os.environ if env is None else env
         self._today = today
@@ -242,27 +243,31 @@ class Auditor:
         """
         pending_ids = iter(list(tenant_ids) if tenant_ids is not None else self.registry.tenant_ids())
         running: dict[asyncio.Future[TenantResult], str] = {}
+        finished: asyncio.Queue[asyncio.Future[TenantResult]] = asyncio.Queue()
         self._open_units, self._units_left = 0, {}
 
         def refill() -> None:
             # Units not yet finished just cover the limit, and one tenant more: a unit is always
             # waiting at the gate when the limit is what holds the audit back (so the limit may
-            # grow), while tenants do not pile up in memory ahead of it. Counted per unit, not per
-            # tenant: a tenant whose first units are done while one still runs frees their places.
+            # grow), while tenants do not pile up in memory ahead of it. Counted per unit, and
+            # called as each unit ends: a tenant whose first units are done while one still runs
+            # frees their places at once (counted per tenant, the gate ran half empty in waves).
             while self._open_units <= self.limit.limit:
                 nxt = next(pending_ids, None)
                 if nxt is None:
                     return
                 task = asyncio.ensure_future(self.audit_tenant(nxt))
+                task.add_done_callback(finished.put_nowait)
                 running[task] = nxt
                 count = self._unit_count(nxt)
                 self._open_units += count
                 self._units_left[nxt] = self._units_left.get(nxt, 0) + count
 
+        self._refill = refill
         refill()
-        while running:
-            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
+        try:
+            while running:
+                task = await finished.get()     # in the order tenants finish
                 tenant_id = running.pop(task)
                 self._open_units -= self._units_left.pop(tenant_id, 0)   # units that never ran
                 try:
@@ -275,7 +280,11 @@ class Auditor:
                 if progress is not None:
                     progress(result)
                 yield result
-            refill()
+                refill()
+        finally:
+            self._refill = None
+            for task in running:        # the caller stopped early: nothing keeps running unseen
+                task.cancel()
 
     def _unit_count(self, tenant_id: str) -> int:
         try:
@@ -299,6 +308,8 @@ class Auditor:
                     self._units_left[tenant.tenant_id] -= 1
                     self._open_units -= 1
                 self.limit.unit_done(time.monotonic() - started)
+                if self._refill is not None:
+                    self._refill()      # its place is free now, not when its whole tenant is done
 
     async def _collect(self, tenant: TenantConfig, identity_name: str, step: Step, deadline: Deadline
                        ) -> IdentitySnapshot:

@@ -107,3 +107,40 @@ def test_the_session_reads_the_environment_only_when_a_proxy_or_netrc_is_set(mon
     assert _proxy_or_netrc_set({"NETRC": "/etc/netrc"})
     (tmp_path / ".netrc").write_text("machine example.org login x password y\n")
     assert _proxy_or_netrc_set({})
+
+
+async def test_a_slow_identity_does_not_hold_back_the_tenants_after_it(tmp_path: Path) -> None:
+    # Places at the gate are counted by unfinished units, not by tenants: while the slow identity of
+    # each tenant still runs, its tenant's finished units free their places for the next tenants.
+    from pal_audit.engine.collect import Step
+    from pal_audit.model import IdentitySnapshot
+
+    b = EstateBuilder()
+    for i in range(6):
+        t = b.tenant(f"T{i}")
+        for name in ("fast-a", "fast-b", "slow"):
+            b.sp(t, name)
+    registry = b.registry("AzureCloud", tmp_path)   # type: ignore[arg-type]  # never contacted
+    release, fast_done = asyncio.Event(), []
+
+    class Simulated(Auditor):
+        async def _collect(self, tenant, identity_name, step: Step, deadline):  # type: ignore[no-untyped-def, override]
+            if identity_name == "slow":
+                await release.wait()
+            else:
+                fast_done.append(tenant.name)
+            return IdentitySnapshot(tenant_id=tenant.tenant_id, identity=identity_name, principal_id="p")
+
+    async with Simulated(registry, env=b.env, concurrency=3) as auditor:
+        results = asyncio.ensure_future(_drain(auditor))
+        for _ in range(50):
+            await asyncio.sleep(0)
+        # T0's and T1's fast units ran; their slow units hold 2 of the 3 places, so T2 starts
+        # (counted by tenants, T0 and T1 would fill the window and T2 would wait for `release`).
+        assert {"T0", "T1", "T2"} <= set(fast_done)
+        release.set()
+        assert len(await results) == 6
+
+
+async def _drain(auditor: Auditor) -> list[object]:
+    return [r async for r in auditor.audit_tenants()]
