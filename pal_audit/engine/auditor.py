@@ -226,7 +226,10 @@ class Auditor:
     async def audit_tenant(self, tenant_id: str) -> TenantResult:
         """Audit one tenant; Azure-side failures become audit_error findings, never exceptions."""
         tenant = self.registry.tenant(tenant_id)
-        units = await asyncio.gather(*(self._audit_unit(tenant, name) for name in tenant.identities))
+        try:
+            units = await asyncio.gather(*(self._audit_unit(tenant, name) for name in tenant.identities))
+        finally:
+            self.roles.forget(tenant.tenant_id)
         snapshot = TenantSnapshot(
             tenant_id=tenant.tenant_id, name=tenant.name, expect_link=tenant.expect_link,
             has_customer_approval=tenant.customer_approval is not None, identities=tuple(units),

@@ -2,7 +2,8 @@
 
 Built-in definitions are identical in every tenant, so at 1,000 tenants they are fetched once,
 not 1,000 times. Concurrent units asking for the same unknown id share one request. A failed
-read is never cached: it is this unit's unknown, and the next unit (or run) asks again.
+read is never cached: it is this unit's unknown, and the next unit (or run) asks again. A tenant's
+custom roles are forgotten when its audit ends, so the cache does not grow with the estate.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ class RoleDefinitionCache:
     def __init__(self, builtin: dict[str, RoleDefinition] | None = None) -> None:
         # `builtin` may be shared by several caches (the Functions worker shares it between runs).
         self._builtin: dict[str, RoleDefinition] = {} if builtin is None else builtin
-        self._custom: dict[tuple[str, str], RoleDefinition] = {}
+        self._custom: dict[str, dict[str, RoleDefinition]] = {}    # tenant -> role id -> definition
         self._inflight: dict[str, asyncio.Future[tuple[str, RoleDefinition | None]]] = {}
 
     @property
@@ -25,7 +26,15 @@ class RoleDefinitionCache:
         return len(self._builtin)
 
     def _known(self, tenant_id: str, role_id: str) -> RoleDefinition | None:
-        return self._builtin.get(role_id) or self._custom.get((tenant_id, role_id))
+        return self._builtin.get(role_id) or self._custom.get(tenant_id, {}).get(role_id)
+
+    @property
+    def custom_count(self) -> int:
+        return sum(len(roles) for roles in self._custom.values())
+
+    def forget(self, tenant_id: str) -> None:
+        """The tenant's audit ended: its custom roles are of no use to any other tenant."""
+        self._custom.pop(tenant_id, None)
 
     async def get(self, tenant_id: str, role_id: str,
                   fetch: Callable[[], Awaitable[RoleDefinition]]) -> RoleDefinition:
@@ -46,7 +55,7 @@ class RoleDefinitionCache:
             if not definition.is_custom:
                 self._builtin[role_id] = definition
             else:
-                self._custom[(tenant_id, role_id)] = definition
+                self._custom.setdefault(tenant_id, {})[role_id] = definition
             return definition
         finally:
             future.set_result((tenant_id, None))

@@ -253,3 +253,25 @@ def test_a_failed_role_definition_read_is_not_remembered(tmp_path):
     assert checks_of(first) == ["audit_error"]
     assert second.snapshot.identities[0].unknowns == () and second.undecided == frozenset()
     assert checks_of(second) == ["link_without_eligible_role", "tenant_without_credited_link"]
+
+
+def test_a_tenants_custom_roles_are_forgotten_when_its_audit_ends_and_built_ins_kept(tmp_path):
+    """What the cache holds does not grow with the estate: custom roles serve only their tenant."""
+    from pal_audit.engine.role_definitions import RoleDefinitionCache
+
+    b = EstateBuilder()
+    for n in range(4):
+        t = b.tenant(f"T{n}")
+        role = f"0c0c0c0c-0000-4000-8000-00000000000{n}"
+        t["custom_roles"].append({"role_id": role, "name": "Runbook Operator",
+                                  "actions": ["Microsoft.Automation/automationAccounts/jobs/write"]})
+        oid = b.sp(t, "runbook-app")
+        b.assign(t, oid, role, b.sub(t))
+        b.assign(t, oid, "Support Request Contributor", b.sub(t))
+    cache = RoleDefinitionCache()
+    with served(b, tmp_path) as (registry, server):
+        results = audit(registry, b.env, roles=cache)
+        stats = server.sim.stats.snapshot()
+    assert all(r.ok for r in results.values())
+    assert stats["by_operation"]["role_definitions.get"] == 4 + 1      # each custom role once, one built-in
+    assert cache.custom_count == 0 and cache.builtin_count == 1
