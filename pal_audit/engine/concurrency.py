@@ -70,6 +70,8 @@ class Tuning:
     max_jump: float = 4.0           # the largest step up Little's law may take at once
     headroom: float = 1.2           # aim this far above the units the CPU can serve
     busy: float = 0.9               # a CPU this busy gains little from more units
+    shrink_factor: float = 0.85     # a step down while the CPU is busy: fewer units, less memory
+    keep_after_shrink: float = 0.97  # a step down is kept if the rate stays within 3%
     gain_to_keep_growing: float = 1.05   # throughput must rise by 5% to justify the last step
     throttle_factor: float = 0.5
     memory_factor: float = 0.75
@@ -78,7 +80,8 @@ class Tuning:
 
 class AdaptiveController:
     """Grow while the call rate rises, step back to the last good limit when a step bought less than
-    `gain_to_keep_growing`, cut on a 429 or memory pressure.
+    `gain_to_keep_growing`, step down while the CPU is busy and the rate holds, cut on a 429 or
+    memory pressure.
 
     How far to grow comes from Little's law: units in flight = completions per second x seconds in
     flight. The CPU can complete at most 1 / (CPU per unit) units a second, so keeping it busy takes
@@ -100,6 +103,7 @@ class AdaptiveController:
         self._best_limit = self.limit   # the highest limit whose step paid off
         self._best_rate = 0.0           # calls per second measured at it
         self._probing = False           # the limit is a step up whose gain is not known yet
+        self._shrinking = False         # the limit is a step down whose cost is not known yet
         self._settling = False          # the next window still mixes old and new limits
         self._hold = 0                  # windows to wait before the next step up
 
@@ -120,21 +124,33 @@ class AdaptiveController:
             self._probing = False
             if rate < self._best_rate * t.gain_to_keep_growing:
                 # The step bought (almost) nothing: the bottleneck is elsewhere (CPU). Go back.
-                self.limit, self._hold = self._best_limit, t.reprobe_after
-                self._settling = True
-                return self.limit
+                return self._back_to_best()
+        if self._shrinking:
+            self._shrinking = False
+            if rate < self._best_rate * t.keep_after_shrink:
+                return self._back_to_best()     # the fewer units could not keep the rate
         self._best_limit, self._best_rate = self.limit, rate
         if self._hold:
             self._hold -= 1
             return self.limit
+        busy = sample.cpu_seconds / sample.seconds if sample.seconds > 0 else 0.0
+        if busy >= t.busy:
+            # The CPU is the bottleneck: try fewer units. Without this a long audit ratchets up to
+            # the ceiling (each step up that noise lets through is kept), and memory follows.
+            lower = self._clamp(self.limit * t.shrink_factor)
+            if lower < self.limit:
+                self.limit, self._shrinking, self._settling = lower, True, True
+            return self.limit
         if not sample.saturated:        # units were not waiting on the limit: more changes nothing
             return self.limit
-        if sample.seconds > 0 and sample.cpu_seconds / sample.seconds >= t.busy:
-            return self.limit           # the CPU is the bottleneck already
         grown = self._clamp(max(self.limit + 1, self.limit * t.grow_factor,
                                 min(self._needed(sample), self.limit * t.max_jump)))
         if grown != self.limit:
             self.limit, self._probing, self._settling = grown, True, True
+        return self.limit
+
+    def _back_to_best(self) -> int:
+        self.limit, self._hold, self._settling = self._best_limit, self.tuning.reprobe_after, True
         return self.limit
 
     def _needed(self, sample: Sample) -> float:
@@ -146,7 +162,7 @@ class AdaptiveController:
     def _cut(self, factor: float) -> int:
         t = self.tuning
         self.limit = self._clamp(self.limit * factor)
-        self._best_limit, self._best_rate, self._probing = self.limit, 0.0, False
+        self._best_limit, self._best_rate, self._probing, self._shrinking = self.limit, 0.0, False, False
         self._settling, self._hold = True, t.reprobe_after
         return self.limit
 

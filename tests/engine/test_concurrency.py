@@ -178,12 +178,44 @@ def test_steps_straight_towards_the_units_that_keep_the_cpu_busy() -> None:
     # Two steps instead of five at 1.5x: a 1,000-tenant audit no longer spends its life climbing.
 
 
-def test_a_small_estimate_still_grows_by_the_smallest_step_and_a_busy_cpu_stops_growth() -> None:
+def test_a_small_estimate_still_grows_by_the_smallest_step_and_a_busy_cpu_tries_fewer_units() -> None:
     c = AdaptiveController(Tuning(start=32))
     assert c.observe(cpu_window(500, units=32, in_flight_s=0.1, cpu_per_unit_s=0.006)) == 48
     busy = AdaptiveController(Tuning(start=32))
-    # 160 units x 6 ms = 0.96 s of CPU in a 1 s window: busier than Tuning.busy
-    assert busy.observe(cpu_window(500, units=160, in_flight_s=1.5, cpu_per_unit_s=0.006)) == 32
+    # 160 units x 6 ms = 0.96 s of CPU in a 1 s window: busier than Tuning.busy, so no step up
+    assert busy.observe(cpu_window(500, units=160, in_flight_s=1.5, cpu_per_unit_s=0.006)) == 27   # 32 x 0.85
+
+
+def cpu_bound(latency_s: float, cpu_rate: float):
+    """A client whose units make 8 calls each, 5 rounds of `latency_s`; the CPU serves `cpu_rate`
+    calls a second. Returns the window a given limit produces."""
+    def window_at(limit: int) -> Sample:
+        rate = min(limit * 8 / (latency_s * 5), cpu_rate)
+        units = rate / 8
+        return Sample(seconds=1.0, calls=int(rate), throttled=0, rss_bytes=100 * MIB, saturated=True,
+                      units=int(units), unit_seconds=units * latency_s * 5, cpu_seconds=rate / cpu_rate)
+    return window_at
+
+
+def test_a_long_cpu_bound_audit_settles_near_the_knee_instead_of_ratcheting_up() -> None:
+    # 50 ms calls, a CPU serving 1,000 calls a second: 32 units keep it busy. Started far above,
+    # the limit comes down while the rate holds (memory follows units in flight) and stays near.
+    window_at = cpu_bound(0.05, 1000.0)
+    c = AdaptiveController(Tuning(start=512, ceiling=512))
+    settled = [c.observe(window_at(c.limit)) for _ in range(120)][60:]
+    assert max(settled) <= 64
+    # Most windows run at the knee or above; the rest are the brief probes 15% below it.
+    assert sum(limit >= 32 for limit in settled) >= 0.75 * len(settled)
+    assert sum(window_at(limit).calls for limit in settled) >= 0.95 * 1000 * len(settled)
+
+
+def test_at_300_ms_it_climbs_to_the_knee_and_stays_there() -> None:
+    window_at = cpu_bound(0.3, 1000.0)          # 188 units keep the CPU busy
+    c = AdaptiveController(Tuning(start=128, ceiling=512))
+    settled = [c.observe(window_at(c.limit)) for _ in range(120)][40:]
+    assert max(settled) <= 376
+    assert sum(limit >= 188 for limit in settled) >= 0.75 * len(settled)
+    assert sum(window_at(limit).calls for limit in settled) >= 0.95 * 1000 * len(settled)
 
 
 def test_unit_limit_hands_the_controller_unit_times_and_cpu() -> None:
