@@ -29,6 +29,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 
+FIXED_CONCURRENCY = 32   # the fixed limit of the CLI before it adapted: the comparison row
+
+
 def _stats(cloud: dict, path: str, method: str = "GET") -> dict:
     ctx = ssl.create_default_context(cafile=cloud["ca_bundle"])
     req = urllib.request.Request(cloud["arm"] + path, method=method)
@@ -133,9 +136,7 @@ def main() -> None:
     if args.child:
         child(args)
         return
-    from pal_audit.engine.auditor import DEFAULT_CONCURRENCY
-
-    default = args.default_concurrency or DEFAULT_CONCURRENCY
+    default = args.default_concurrency or FIXED_CONCURRENCY
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"latency {args.latency_ms} ms, 3 identities x 4 subscriptions per tenant, "
           f"default concurrency {default}")
