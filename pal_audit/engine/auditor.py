@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -35,6 +34,7 @@ from pal_audit.engine.concurrency import (
 )
 from pal_audit.engine.credentials import ManagedIdentityAssertion, make_credential
 from pal_audit.engine.failures import classify
+from pal_audit.engine.http_pool import open_pool
 from pal_audit.engine.role_definitions import RoleDefinitionCache
 from pal_audit.model import AuditError, ErrorReason, Finding, IdentitySnapshot, TenantSnapshot
 from pal_audit.registry import Registry, TenantConfig
@@ -122,17 +122,6 @@ def failed_tenant_result(registry: Registry, tenant_id: str, reason: ErrorReason
     return TenantResult(snapshot, tuple(apply_suppressions(findings, registry.suppression_rules(), today)))
 
 
-def _proxy_or_netrc_set(env: Mapping[str, str]) -> bool:
-    """Whether aiohttp must read proxies and .netrc from the environment.
-
-    With trust_env aiohttp looks both up again on a worker thread for every request (a tenth of
-    the audit's CPU at 200 tenants), so it is only on when there is something to find.
-    """
-    names = {k.lower() for k in env}
-    proxies_or_netrc = {n for n in names if n.endswith("_proxy") and n != "no_proxy"} | (names & {"netrc"})
-    return bool(proxies_or_netrc) or os.path.exists(os.path.expanduser("~/.netrc"))
-
-
 class Auditor:
     """Audits tenants of one registry. Use as `async with Auditor(registry, ...) as auditor:`."""
 
@@ -192,17 +181,9 @@ class Auditor:
             if self._uses_federated() and self._assertion is None:
                 self._assertion = ManagedIdentityAssertion(self._mi_client_id, transport=self._transport)
             return self
-        import aiohttp
-        from azure.core.pipeline.transport import AioHttpTransport
-
-        ssl_context = ssl.create_default_context(
-            cafile=str(self.cloud.ca_bundle) if self.cloud.ca_bundle else None)
-        # One pool for every client and credential: TLS handshakes happen once per connection,
-        # not once per client (docs/performance.md). Built like azure-core's own session.
-        connector = aiohttp.TCPConnector(ssl=ssl_context, limit=max(20, self._ceiling * 4))
-        self._session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
-                                              auto_decompress=False, trust_env=_proxy_or_netrc_set(self._env))
-        self._transport = AioHttpTransport(session=self._session, session_owner=False)
+        # One pool for every client and credential (engine/http_pool.py).
+        self._session, self._transport = open_pool(self.cloud, limit=max(20, self._ceiling * 4),
+                                                   env=self._env)
         if self._uses_federated() and self._owns_assertion:
             self._assertion = ManagedIdentityAssertion(self._mi_client_id, transport=self._transport)
         return self

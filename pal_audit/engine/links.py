@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import ssl
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from pal_audit.engine.budget import BudgetedRetryPolicy, Deadline
 from pal_audit.engine.collect import ArmSession, ClientOptions, read_link, sign_in
 from pal_audit.engine.credentials import make_credential
 from pal_audit.engine.failures import classify
+from pal_audit.engine.http_pool import open_pool
 from pal_audit.engine.plan import LinkAction
 from pal_audit.registry import Registry
 from pal_audit.registry.clouds import Cloud
@@ -108,14 +108,7 @@ class LinkWriter:
         self._transport: AioHttpTransport | None = None
 
     async def __aenter__(self) -> LinkWriter:
-        import aiohttp
-        from azure.core.pipeline.transport import AioHttpTransport
-
-        tls = ssl.create_default_context(cafile=str(self.cloud.ca_bundle) if self.cloud.ca_bundle else None)
-        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls),
-                                              cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
-                                              trust_env=True)
-        self._transport = AioHttpTransport(session=self._session, session_owner=False)
+        self._session, self._transport = open_pool(self.cloud, env=self._env)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from pal_audit.checks import decide
 from pal_audit.checks.base import Evidence, Held, Undecided, access_of
 from pal_audit.engine.collect import ArmSession, ClientOptions, collect_identity
 from pal_audit.engine.failures import classify
+from pal_audit.engine.http_pool import open_pool
 from pal_audit.engine.role_definitions import RoleDefinitionCache
 from pal_audit.model import INPUTS, Finding, IdentitySnapshot, PartnerPolicy, TenantSnapshot
 from pal_audit.registry.clouds import Cloud
@@ -240,14 +240,7 @@ class EngineerSession:
         self._transport: AioHttpTransport | None = None
 
     async def __aenter__(self) -> EngineerSession:
-        import aiohttp
-        from azure.core.pipeline.transport import AioHttpTransport
-
-        tls = ssl.create_default_context(cafile=str(self.cloud.ca_bundle) if self.cloud.ca_bundle else None)
-        self._http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls),
-                                           cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
-                                           trust_env=True)
-        self._transport = AioHttpTransport(session=self._http, session_owner=False)
+        self._http, self._transport = open_pool(self.cloud)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import ssl
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -31,6 +30,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from pal_audit.engine.credentials import ManagedIdentityAssertion, make_credential
+from pal_audit.engine.http_pool import open_pool
 
 if TYPE_CHECKING:
     import aiohttp
@@ -207,22 +207,16 @@ class WorkerPool:
     def transport(self, cloud: Cloud, *, limit: int) -> AioHttpTransport:
         """The pool for `cloud`'s CA bundle on the running loop, opened on first use."""
         import aiohttp
-        from azure.core.pipeline.transport import AioHttpTransport
 
         self._on_this_loop()
         key = str(cloud.ca_bundle) if cloud.ca_bundle else None
         found = self._transports.get(key)
         if found is not None:
             return found
-        ssl_context = ssl.create_default_context(cafile=key)
-        # Built like the Auditor's own pool (and azure-core's session), kept for the process.
-        connector = aiohttp.TCPConnector(ssl=ssl_context, limit=limit)
+        # The Auditor's kind of pool (engine/http_pool.py), kept for the process.
         trace = aiohttp.TraceConfig()
         trace.on_connection_create_end.append(self._connection_made)
-        session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
-                                        auto_decompress=False, trust_env=True, trace_configs=[trace])
-        self._sessions[key] = session
-        self._transports[key] = AioHttpTransport(session=session, session_owner=False)
+        self._sessions[key], self._transports[key] = open_pool(cloud, limit=limit, trace_configs=[trace])
         self.pools_opened += 1
         return self._transports[key]
 

@@ -98,17 +98,6 @@ def test_a_concurrency_of_zero_is_refused_by_name() -> None:
 
 
 
-def test_the_session_reads_the_environment_only_when_a_proxy_or_netrc_is_set(monkeypatch, tmp_path) -> None:
-    from pal_audit.engine.auditor import _proxy_or_netrc_set
-
-    monkeypatch.setenv("HOME", str(tmp_path))       # no ~/.netrc there
-    assert not _proxy_or_netrc_set({"PATH": "/bin", "NO_PROXY": "localhost"})
-    assert _proxy_or_netrc_set({"HTTPS_PROXY": "http://proxy:3128"})
-    assert _proxy_or_netrc_set({"NETRC": "/etc/netrc"})
-    (tmp_path / ".netrc").write_text("machine example.org login x password y\n")
-    assert _proxy_or_netrc_set({})
-
-
 async def test_a_slow_identity_does_not_hold_back_the_tenants_after_it(tmp_path: Path) -> None:
     # Places at the gate are counted by unfinished units, not by tenants: while the slow identity of
     # each tenant still runs, its tenant's finished units free their places for the next tenants.
