@@ -187,7 +187,7 @@ def load_cloud_file(path: str | Path) -> Cloud:
     path = Path(path)
     try:
         text = read_text(path, what="cloud file")
-        data, _ = parse_document(text, json_syntax=path.suffix.lower() == ".json")
+        data = parse_document(text, json_syntax=path.suffix.lower() == ".json")
     except DocumentError as exc:
         raise CloudError([(str(path), exc.problem)]) from None
     try:

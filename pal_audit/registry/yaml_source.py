@@ -11,6 +11,7 @@ import yaml
 from pal_audit.registry.documents import (
     MAX_LINE_NUMBERED_JSON,
     DocumentError,
+    parse_document,
     parse_json,
     parse_yaml,
     read_text,
@@ -52,13 +53,11 @@ def read_document(path: Path, source: str) -> tuple[object, LineFinder]:
     try:
         text = read_text(path, what="registry file")
         json_syntax = path.suffix.lower() == ".json"
-        if json_syntax:
-            return parse_json(text), LineFinder(text, json_syntax=True)
-        if _looks_like_json(text):
+        if not json_syntax and _looks_like_json(text):
             try:
                 return parse_json(text), LineFinder(text, json_syntax=True)
             except DocumentError:
                 pass   # flow-style YAML that is not JSON, or a real problem: YAML says which
-        return parse_yaml(text)[0], LineFinder(text, json_syntax=False)
+        return parse_document(text, json_syntax=json_syntax), LineFinder(text, json_syntax=json_syntax)
     except DocumentError as exc:
         raise RegistryError([f"{source}: {exc.problem}"]) from None
