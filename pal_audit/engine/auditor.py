@@ -122,6 +122,28 @@ def failed_tenant_result(registry: Registry, tenant_id: str, reason: ErrorReason
     return TenantResult(snapshot, tuple(apply_suppressions(findings, registry.suppression_rules(), today)))
 
 
+class _Window:
+    """The units audit_tenants has started and not yet seen end, per tenant and in all."""
+
+    def __init__(self, refill: Callable[[], None]) -> None:
+        self._refill = refill
+        self._left: dict[str, int] = {}
+        self.open_units = 0         # the sum of `_left`, kept as it changes (read as each unit ends)
+
+    def started(self, tenant_id: str, units: int) -> None:
+        self._left[tenant_id] = self._left.get(tenant_id, 0) + units
+        self.open_units += units
+
+    def unit_ended(self, tenant_id: str) -> None:
+        if self._left.get(tenant_id):
+            self._left[tenant_id] -= 1
+            self.open_units -= 1
+        self._refill()
+
+    def tenant_ended(self, tenant_id: str) -> None:
+        self.open_units -= self._left.pop(tenant_id, 0)     # units that never ran (a failed tenant)
+
+
 class Auditor:
     """Audits tenants of one registry. Use as `async with Auditor(registry, ...) as auditor:`."""
 
@@ -147,10 +169,7 @@ class Auditor:
         self.concurrency = concurrency
         self._ceiling = concurrency if concurrency is not None else max_concurrency
         self._principals = PrincipalSlots()
-        # Units of the tenants audit_tenants has started that have not finished (its window).
-        self._open_units = 0
-        self._units_left: dict[str, int] = {}
-        self._refill: Callable[[], None] | None = None   # audit_tenants' window, told of each unit done
+        self._window: _Window | None = None     # audit_tenants' window, told of each unit that ends
         self.unit_budget_seconds = unit_budget_seconds
         self._env = os.environ if env is None else env
         self._today = today
@@ -228,7 +247,6 @@ class Auditor:
         pending_ids = iter(list(tenant_ids) if tenant_ids is not None else self.registry.tenant_ids())
         running: dict[asyncio.Future[TenantResult], str] = {}
         finished: asyncio.Queue[asyncio.Future[TenantResult]] = asyncio.Queue()
-        self._open_units, self._units_left = 0, {}
 
         def refill() -> None:
             # Units not yet finished just cover the limit, and one tenant more: a unit is always
@@ -236,24 +254,22 @@ class Auditor:
             # grow), while tenants do not pile up in memory ahead of it. Counted per unit, and
             # called as each unit ends: a tenant whose first units are done while one still runs
             # frees their places at once (counted per tenant, the gate ran half empty in waves).
-            while self._open_units <= self.limit.limit:
+            while window.open_units <= self.limit.limit:
                 nxt = next(pending_ids, None)
                 if nxt is None:
                     return
                 task = asyncio.ensure_future(self.audit_tenant(nxt))
                 task.add_done_callback(finished.put_nowait)
                 running[task] = nxt
-                count = self._unit_count(nxt)
-                self._open_units += count
-                self._units_left[nxt] = self._units_left.get(nxt, 0) + count
+                window.started(nxt, self._unit_count(nxt))
 
-        self._refill = refill
+        window = self._window = _Window(refill)
         refill()
         try:
             while running:
                 task = await finished.get()     # in the order tenants finish
                 tenant_id = running.pop(task)
-                self._open_units -= self._units_left.pop(tenant_id, 0)   # units that never ran
+                window.tenant_ended(tenant_id)
                 try:
                     result = task.result()
                 except Exception as exc:  # a bug of ours: this tenant fails loudly, the run goes on
@@ -266,7 +282,7 @@ class Auditor:
                 yield result
                 refill()
         finally:
-            self._refill = None
+            self._window = None
             for task in running:        # the caller stopped early: nothing keeps running unseen
                 task.cancel()
 
@@ -288,12 +304,9 @@ class Auditor:
                 return IdentitySnapshot(tenant_id=tenant.tenant_id, identity=identity_name,
                                         principal_id=step.principal_id, error=error)
             finally:
-                if self._units_left.get(tenant.tenant_id):
-                    self._units_left[tenant.tenant_id] -= 1
-                    self._open_units -= 1
                 self.limit.unit_done(time.monotonic() - started)
-                if self._refill is not None:
-                    self._refill()      # its place is free now, not when its whole tenant is done
+                if self._window is not None:    # its place is free now, not when its tenant is done
+                    self._window.unit_ended(tenant.tenant_id)
 
     async def _collect(self, tenant: TenantConfig, identity_name: str, step: Step, deadline: Deadline
                        ) -> IdentitySnapshot:
